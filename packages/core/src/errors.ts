@@ -1,0 +1,97 @@
+// The one catalogue of hfi errors. Every error has a stable `code` (HFI_ERR_*), the HTTP status it maps to
+// when the control plane returns it, and the reference's snake_case error name for /v1 compatibility.
+// Add new codes here, never inline elsewhere; docs/errors.md lists them all.
+
+export interface HfiErrorFields {
+  /** Field path in the offending input, e.g. `spec.rules[0].fault.percentage`. */
+  field?: string;
+  /** Structured extras: request id, URL, received status, policy name... */
+  details?: Record<string, unknown>;
+  /** Overrides the catalogue's HTTP status (e.g. a client error carrying the status it received). */
+  statusCode?: number;
+  cause?: unknown;
+}
+
+interface CatalogueEntry {
+  readonly status: number;
+  /** The `error` value the reference control plane uses in its JSON bodies. */
+  readonly wire: string;
+  readonly message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // Input and policies (control plane, CLI, SDK)
+  HFI_ERR_POLICY_INVALID: { status: 400, wire: 'invalid_input', message: 'The provided input is invalid' },
+  HFI_ERR_POLICY_PARSE: { status: 400, wire: 'invalid_request_body', message: 'The request body could not be parsed' },
+  HFI_ERR_POLICY_NAME_MISMATCH: {
+    status: 400,
+    wire: 'invalid_input',
+    message: 'policy name in URL must match policy name in body',
+  },
+  HFI_ERR_POLICY_VERSION: { status: 400, wire: 'invalid_policy', message: 'version must be incremented for updates' },
+  HFI_ERR_POLICY_NOT_FOUND: { status: 404, wire: 'not_found', message: 'The requested resource was not found' },
+  HFI_ERR_POLICY_EXISTS: { status: 409, wire: 'resource_already_exists', message: 'The resource already exists' },
+  HFI_ERR_BAD_REQUEST: { status: 400, wire: 'invalid_input', message: 'The request is invalid' },
+  HFI_ERR_UNAUTHORIZED: { status: 401, wire: 'unauthorized', message: 'A valid bearer token is required' },
+  HFI_ERR_NOT_FOUND: { status: 404, wire: 'not_found', message: 'No such route' },
+  HFI_ERR_METHOD_NOT_ALLOWED: { status: 405, wire: 'method_not_allowed', message: 'Method not allowed' },
+  HFI_ERR_BODY_TOO_LARGE: { status: 413, wire: 'payload_too_large', message: 'The request body is larger than 1 MiB' },
+  HFI_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    wire: 'unsupported_media_type',
+    message: 'The request body must be application/json',
+  },
+  // Server side
+  HFI_ERR_STORE_UNAVAILABLE: { status: 503, wire: 'store_unavailable', message: 'The policy store is unavailable' },
+  HFI_ERR_INTERNAL: { status: 500, wire: 'internal_server_error', message: 'An internal server error occurred' },
+  HFI_ERR_CONFIG: { status: 500, wire: 'invalid_config', message: 'Invalid configuration' },
+  HFI_ERR_INSECURE_LISTEN: {
+    status: 500,
+    wire: 'invalid_config',
+    message: 'Refusing to listen on a non-loopback address without a token (pass --token, or --insecure)',
+  },
+  // Client side (SDK, CLI)
+  HFI_ERR_CONTROL_PLANE_UNREACHABLE: { status: 503, wire: 'unreachable', message: 'The control plane is unreachable' },
+  HFI_ERR_CONTROL_PLANE_RESPONSE: {
+    status: 502,
+    wire: 'bad_response',
+    message: 'The control plane answered with an error',
+  },
+  HFI_ERR_TIMEOUT: { status: 504, wire: 'timeout', message: 'The operation timed out' },
+  HFI_ERR_INPUT_READ: { status: 400, wire: 'invalid_input', message: 'The input could not be read' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type HfiErrorCode = keyof typeof ERROR_CATALOGUE;
+
+const HFI_ERROR_BRAND = Symbol.for('hfi.error');
+
+export class HfiError extends Error {
+  override readonly name: string = 'HfiError';
+  readonly code: HfiErrorCode;
+  readonly statusCode: number;
+  readonly field?: string;
+  readonly details: Record<string, unknown>;
+  readonly [HFI_ERROR_BRAND] = true;
+
+  constructor(code: HfiErrorCode, message?: string, fields: HfiErrorFields = {}) {
+    super(message ?? ERROR_CATALOGUE[code].message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.code = code;
+    this.statusCode = fields.statusCode ?? ERROR_CATALOGUE[code].status;
+    if (fields.field !== undefined) this.field = fields.field;
+    this.details = fields.details ?? {};
+  }
+
+  /** The reference's snake_case error name for this code. */
+  get wire(): string {
+    return ERROR_CATALOGUE[this.code].wire;
+  }
+
+  // Works across duplicate copies of this package (two versions installed side by side).
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HFI_ERROR_BRAND] === true;
+  }
+}
+
+export function isHfiError(value: unknown, code?: HfiErrorCode): value is HfiError {
+  return value instanceof HfiError && (code === undefined || value.code === code);
+}
