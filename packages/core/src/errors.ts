@@ -59,6 +59,20 @@ export const ERROR_CATALOGUE = {
   },
   HFI_ERR_TIMEOUT: { status: 504, wire: 'timeout', message: 'The operation timed out' },
   HFI_ERR_INPUT_READ: { status: 400, wire: 'invalid_input', message: 'The input could not be read' },
+  // Metrics (SDK metric sources)
+  HFI_ERR_METRICS_SCRAPE: { status: 502, wire: 'scrape_failed', message: 'No metrics target could be scraped' },
+  HFI_ERR_METRICS_PARSE: { status: 502, wire: 'bad_metrics', message: 'The stats page could not be parsed' },
+  // Stats store of the local sidecar (proxy_*_metric calls: WasmResult NotFound / BadArgument)
+  HFI_ERR_METRIC_NOT_FOUND: { status: 404, wire: 'not_found', message: 'No metric with that id' },
+  HFI_ERR_METRIC_BAD_ARGUMENT: {
+    status: 400,
+    wire: 'invalid_input',
+    message: 'That operation does not apply to this metric',
+  },
+  // Proxy-wasm host and local sidecar (@hfi/filter)
+  HFI_ERR_PLUGIN_LOAD: { status: 500, wire: 'plugin_load_failed', message: 'The Wasm plugin could not be loaded' },
+  HFI_ERR_PLUGIN_START: { status: 500, wire: 'plugin_start_failed', message: 'The Wasm plugin failed to start' },
+  HFI_ERR_SIDECAR_START: { status: 500, wire: 'sidecar_start_failed', message: 'The local sidecar failed to start' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type HfiErrorCode = keyof typeof ERROR_CATALOGUE;
