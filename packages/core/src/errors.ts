@@ -73,6 +73,15 @@ export const ERROR_CATALOGUE = {
   HFI_ERR_PLUGIN_LOAD: { status: 500, wire: 'plugin_load_failed', message: 'The Wasm plugin could not be loaded' },
   HFI_ERR_PLUGIN_START: { status: 500, wire: 'plugin_start_failed', message: 'The Wasm plugin failed to start' },
   HFI_ERR_SIDECAR_START: { status: 500, wire: 'sidecar_start_failed', message: 'The local sidecar failed to start' },
+  // Fault windows (SDK)
+  HFI_ERR_WINDOW_OPTIONS: { status: 400, wire: 'invalid_input', message: 'The fault window options are invalid' },
+  HFI_ERR_NO_TARGETS: { status: 404, wire: 'no_targets', message: 'No sidecar matches the fault window selector' },
+  HFI_ERR_ACK_TIMEOUT: {
+    status: 504,
+    wire: 'ack_timeout',
+    message: 'A targeted sidecar did not acknowledge the policy in time',
+  },
+  HFI_ERR_WINDOW_CLOSED: { status: 409, wire: 'window_closed', message: 'The fault window is closed' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type HfiErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,0 +1,30 @@
+import { HfiError } from '@hfi/core';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** BOIFI's DEBUG/INFO/WARN/ERROR in any case, plus pino's other levels. */
+export function parseLogLevel(text: string): LogLevel {
+  const level = text.trim().toLowerCase();
+  const normalised = level === 'warning' ? 'warn' : level;
+  if (!(LEVELS as readonly string[]).includes(normalised)) {
+    throw new HfiError('HFI_ERR_CONFIG', `invalid log level "${text}" (supported: DEBUG, INFO, WARN, ERROR)`, {
+      field: 'logLevel',
+    });
+  }
+  return normalised as LogLevel;
+}
+
+/** JSON lines with the reference's keys: `timestamp` (ISO 8601), `level` (name), `message`. */
+export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    messageKey: 'message',
+    base: { pid: process.pid },
+    timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}

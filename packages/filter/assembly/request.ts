@@ -1,0 +1,144 @@
+// A read-only view of the request headers as the host serialises them (proxy_get_header_map_pairs):
+// u32 count, then count × (u32 name length, u32 value length), then each name and value followed by a NUL.
+// Parsed once per request into offsets; nothing is copied unless a header repeats.
+
+import { equalsAsciiLower } from './bytes';
+import { CompiledRule, HeaderMatcher } from './policy';
+
+const METHOD = String.UTF8.encode(':method', false);
+const PATH = String.UTF8.encode(':path', false);
+
+export class RequestView {
+  buf: ArrayBuffer = new ArrayBuffer(0);
+  count: i32 = 0;
+  nameOff: StaticArray<i32> = new StaticArray<i32>(32);
+  nameLen: StaticArray<i32> = new StaticArray<i32>(32);
+  valueOff: StaticArray<i32> = new StaticArray<i32>(32);
+  valueLen: StaticArray<i32> = new StaticArray<i32>(32);
+  methodIndex: i32 = -1;
+  pathIndex: i32 = -1;
+  /** Length of :path up to (not including) the first '?'. */
+  pathLen: i32 = 0;
+  private joined: ArrayBuffer = new ArrayBuffer(256);
+
+  /** Loads a serialised header map; malformed input leaves a view with the pairs that were intact. */
+  load(buf: ArrayBuffer): void {
+    this.buf = buf;
+    this.count = 0;
+    this.methodIndex = -1;
+    this.pathIndex = -1;
+    this.pathLen = 0;
+    const total = <i64>buf.byteLength;
+    if (total < 4) return;
+    const base = changetype<usize>(buf);
+    const n = <i64>load<u32>(base);
+    if (4 + n * 10 > total) return;
+    const count = <i32>n;
+    if (count > this.nameOff.length) this.grow(count);
+    let data: i64 = 4 + n * 8;
+    for (let i = 0; i < count; i++) {
+      const kl = <i64>load<u32>(base + <usize>(4 + i * 8));
+      const vl = <i64>load<u32>(base + <usize>(8 + i * 8));
+      if (data + kl + vl + 2 > total) break;
+      unchecked((this.nameOff[i] = <i32>data));
+      unchecked((this.nameLen[i] = <i32>kl));
+      data += kl + 1;
+      unchecked((this.valueOff[i] = <i32>data));
+      unchecked((this.valueLen[i] = <i32>vl));
+      data += vl + 1;
+      this.count = i + 1;
+    }
+    for (let i = 0; i < this.count; i++) {
+      const nl = unchecked(this.nameLen[i]);
+      const p = base + <usize>unchecked(this.nameOff[i]);
+      if (nl == 7 && this.methodIndex < 0 && equalsAsciiLower(p, nl, METHOD)) this.methodIndex = i;
+      else if (nl == 5 && this.pathIndex < 0 && equalsAsciiLower(p, nl, PATH)) this.pathIndex = i;
+    }
+    if (this.pathIndex >= 0) {
+      const vp = base + <usize>unchecked(this.valueOff[this.pathIndex]);
+      const vl = unchecked(this.valueLen[this.pathIndex]);
+      let cut = vl;
+      for (let j = 0; j < vl; j++) {
+        if (load<u8>(vp + <usize>j) == 0x3f) {
+          cut = j;
+          break;
+        }
+      }
+      this.pathLen = cut;
+    }
+  }
+
+  private grow(n: i32): void {
+    this.nameOff = new StaticArray<i32>(n);
+    this.nameLen = new StaticArray<i32>(n);
+    this.valueOff = new StaticArray<i32>(n);
+    this.valueLen = new StaticArray<i32>(n);
+  }
+
+  /** Whether the rule's method, path and header matchers all accept this request. */
+  matches(rule: CompiledRule): bool {
+    if (rule.broken) return false;
+    const base = changetype<usize>(this.buf);
+    const m = rule.method;
+    if (m !== null) {
+      const ok =
+        this.methodIndex >= 0
+          ? m.matches(
+              base + <usize>unchecked(this.valueOff[this.methodIndex]),
+              unchecked(this.valueLen[this.methodIndex]),
+            )
+          : m.matches(base, 0);
+      if (!ok) return false;
+    }
+    const p = rule.path;
+    if (p !== null) {
+      const ok =
+        this.pathIndex >= 0
+          ? p.matches(base + <usize>unchecked(this.valueOff[this.pathIndex]), this.pathLen)
+          : p.matches(base, 0);
+      if (!ok) return false;
+    }
+    const headers = rule.headers;
+    for (let i = 0; i < headers.length; i++) {
+      if (!this.headerMatches(unchecked(headers[i]))) return false;
+    }
+    return true;
+  }
+
+  private headerMatches(h: HeaderMatcher): bool {
+    const base = changetype<usize>(this.buf);
+    let first = -1;
+    let occurrences = 0;
+    let total = 0;
+    const nameLength = h.name.byteLength;
+    for (let i = 0; i < this.count; i++) {
+      if (unchecked(this.nameLen[i]) != nameLength) continue;
+      if (!equalsAsciiLower(base + <usize>unchecked(this.nameOff[i]), nameLength, h.name)) continue;
+      if (first < 0) first = i;
+      occurrences++;
+      total += unchecked(this.valueLen[i]);
+    }
+    if (occurrences == 0) return false; // a missing header never matches
+    if (occurrences == 1) {
+      return h.value.matches(base + <usize>unchecked(this.valueOff[first]), unchecked(this.valueLen[first]));
+    }
+    // Repeated header: values joined with ",".
+    const size = total + occurrences - 1;
+    if (this.joined.byteLength < size) this.joined = new ArrayBuffer(size);
+    const out = changetype<usize>(this.joined);
+    let at = 0;
+    let seen = 0;
+    for (let i = first; i < this.count; i++) {
+      if (unchecked(this.nameLen[i]) != nameLength) continue;
+      if (!equalsAsciiLower(base + <usize>unchecked(this.nameOff[i]), nameLength, h.name)) continue;
+      if (seen++ > 0) {
+        store<u8>(out + <usize>at, 0x2c);
+        at++;
+      }
+      const vl = unchecked(this.valueLen[i]);
+      memory.copy(out + <usize>at, base + <usize>unchecked(this.valueOff[i]), <usize>vl);
+      at += vl;
+    }
+    return h.value.matches(out, at);
+  }
+}

@@ -1,0 +1,16 @@
+export type { LogLevelName } from './abi';
+export { LOG_LEVELS } from './abi';
+export type { HttpCallResponse } from './http-call';
+export type { LocalResponse, StreamAction, StreamInfo } from './http-stream';
+export { HttpStream } from './http-stream';
+export type { Logger, LogRecord } from './log';
+export { formatLogRecord } from './log';
+export type { NodeIdentity } from './node-identity';
+export { istioNode } from './node-identity';
+export type { HeaderPair } from './pairs';
+export type { PluginPoolOptions } from './plugin-pool';
+export { PluginPool } from './plugin-pool';
+export type { PluginVmOptions } from './plugin-vm';
+export { DEFAULT_PLUGIN_PATH, loadPluginModule, PluginVm } from './plugin-vm';
+export type { EnvoyNode } from './properties';
+export type { WasmModule } from './wasm-api';

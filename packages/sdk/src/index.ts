@@ -1,0 +1,37 @@
+// The `hfi` command, for embedding and tests
+export type { CliIo } from './cli/io';
+export { runCli } from './cli/program';
+// Control-plane client
+export { ControlPlaneClient, DEFAULT_TIMEOUT_MS, parseControlPlaneUrl } from './client/control-plane-client';
+export type {
+  CallOptions,
+  ControlPlaneClientOptions,
+  HealthStatus,
+  NodeList,
+  PolicyList,
+  PolicyStatusEntry,
+  PolicyStatusReport,
+  ReadyStatus,
+  StoredPolicy,
+  WatchPoliciesOptions,
+  WatchResult,
+} from './client/types';
+// Metrics: snapshots, deltas, histogram math, metric sources
+export * from './metrics/index';
+export { SDK_VERSION } from './version';
+// Fault windows
+export {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_FLUSH_TIMEOUT_MS,
+  HfiClient,
+  type HfiClientOptions,
+} from './hfi-client';
+export {
+  DEFAULT_LEASE_MS,
+  describeNode,
+  FaultWindow,
+  type FaultWindowMatch,
+  type FaultWindowOptions,
+  formatSelector,
+  mismatchReasons,
+} from './window/index';
