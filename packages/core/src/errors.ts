@@ -82,6 +82,17 @@ export const ERROR_CATALOGUE = {
     message: 'A targeted sidecar did not acknowledge the policy in time',
   },
   HFI_ERR_WINDOW_CLOSED: { status: 409, wire: 'window_closed', message: 'The fault window is closed' },
+  // Kubernetes and Prometheus metric sources (SDK)
+  HFI_ERR_KUBERNETES_API: {
+    status: 502,
+    wire: 'kubernetes_api_error',
+    message: 'The Kubernetes API server refused or failed a request',
+  },
+  HFI_ERR_PROMETHEUS_QUERY: {
+    status: 502,
+    wire: 'prometheus_query_failed',
+    message: 'The Prometheus HTTP API failed a query',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type HfiErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,4 +1,8 @@
 // Envoy-faithful stats store and admin endpoints (local sidecar)
+
+// Proxy-wasm host (PluginVm, PluginPool, HttpStream) and the local sidecar
+export * from './host';
+export * from './sidecar';
 export * from './stats/admin-server';
 export * from './stats/circllhist';
 export { formatG, formatShortest } from './stats/format-number';

@@ -6,6 +6,7 @@ import type { MetricSource } from './metrics/source';
 import { FaultWindow } from './window/fault-window';
 import { DEFAULT_LEASE_MS } from './window/lease';
 import { type FaultWindowOptions, parseWindowOptions } from './window/options';
+import { buildWindowPolicy, checkWindowPolicy } from './window/policy';
 
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 export const DEFAULT_FLUSH_TIMEOUT_MS = 12_000;
@@ -84,6 +85,8 @@ export class HfiClient implements AsyncDisposable {
       throw new HfiError('HFI_ERR_WINDOW_CLOSED', 'this HfiClient is closed; create a new one to open windows');
     }
     const spec = parseWindowOptions(options);
+    // The policy model's own checks (header names, regex dialect), with option paths, before anything is sent.
+    checkWindowPolicy(buildWindowPolicy(spec, 1));
     const metrics = options.metrics ?? this.metrics;
     return FaultWindow.open(
       spec,

@@ -16,9 +16,6 @@ export type {
   WatchPoliciesOptions,
   WatchResult,
 } from './client/types';
-// Metrics: snapshots, deltas, histogram math, metric sources
-export * from './metrics/index';
-export { SDK_VERSION } from './version';
 // Fault windows
 export {
   DEFAULT_ACK_TIMEOUT_MS,
@@ -26,6 +23,9 @@ export {
   HfiClient,
   type HfiClientOptions,
 } from './hfi-client';
+// Metrics: snapshots, deltas, histogram math, metric sources
+export * from './metrics/index';
+export { SDK_VERSION } from './version';
 export {
   DEFAULT_LEASE_MS,
   describeNode,
@@ -35,3 +35,5 @@ export {
   formatSelector,
   mismatchReasons,
 } from './window/index';
+// Kubernetes manifests for Istio (hfi k8s manifests)
+export * from './k8s/manifests/index';

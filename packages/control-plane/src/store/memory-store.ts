@@ -7,10 +7,59 @@ export interface StoreState {
   records: ReadonlyMap<string, PolicyRecord>;
 }
 
+/** The state a batch of writes builds on; copied on its first change. */
+class Draft {
+  revision: number;
+  private records: Map<string, PolicyRecord> | undefined;
+  readonly revisions: number[] = [];
+
+  constructor(private readonly base: StoreState) {
+    this.revision = base.revision;
+  }
+
+  get changed(): boolean {
+    return this.records !== undefined;
+  }
+
+  get(name: string): PolicyRecord | undefined {
+    return (this.records ?? this.base.records).get(name);
+  }
+
+  set(name: string, record: PolicyRecord): void {
+    this.mutable().set(name, record);
+  }
+
+  delete(name: string): void {
+    this.mutable().delete(name);
+  }
+
+  bump(): number {
+    this.revision += 1;
+    this.revisions.push(this.revision);
+    return this.revision;
+  }
+
+  result(): StoreState {
+    return { revision: this.revision, records: this.records ?? this.base.records };
+  }
+
+  private mutable(): Map<string, PolicyRecord> {
+    this.records ??= new Map(this.base.records);
+    return this.records;
+  }
+}
+
+interface Op {
+  apply(draft: Draft): unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
 /**
- * Policies in a map, a revision counter, acks in memory. Writes run one at a time through `persist()` and are
- * committed (and announced) only after it resolves, so a subclass that persists (the file store) never shows a
- * reader or a watcher a write it has not made durable.
+ * Policies in a map, a revision counter, acks in memory. Writes are applied in arrival order and committed (and
+ * announced) only after `persist()` resolves, so a subclass that persists (the file store) never shows a reader or
+ * a watcher a write it has not made durable. Writes that arrive while a persist is running are committed together
+ * by the next one (group commit): one fsync for many writes under load.
  */
 export class MemoryStore implements PolicyStore {
   readonly kind: 'memory' | 'file' = 'memory';
@@ -18,15 +67,16 @@ export class MemoryStore implements PolicyStore {
   private sorted: StoreSnapshot | undefined;
   private readonly listeners = new Set<(revision: number) => void>();
   private readonly acks = new Map<string, NodeAck>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: Op[] = [];
+  private draining: Promise<void> | undefined;
   private closed = false;
 
   async start(): Promise<void> {}
 
   async close(): Promise<void> {
     this.closed = true;
-    // Let a write already accepted finish before the caller tears anything down.
-    await this.queue.catch(() => undefined);
+    // Writes already accepted finish before the caller tears anything down.
+    await this.draining;
     this.listeners.clear();
   }
 
@@ -43,33 +93,29 @@ export class MemoryStore implements PolicyStore {
   }
 
   put(record: Omit<PolicyRecord, 'revision'>, condition: PutCondition): Promise<PolicyRecord> {
-    return this.serialise(async () => {
+    return this.enqueue((draft) => {
       const name = record.policy.metadata.name;
       if (!name) throw new HfiError('HFI_ERR_POLICY_INVALID', 'metadata.name: policy name is required');
-      const exists = this.state.records.has(name);
+      const exists = draft.get(name) !== undefined;
       if (condition === 'create' && exists) {
         throw new HfiError('HFI_ERR_POLICY_EXISTS', undefined, { details: { resource: 'policy', name } });
       }
       if (condition === 'update' && !exists) {
         throw new HfiError('HFI_ERR_POLICY_NOT_FOUND', undefined, { details: { resource: 'policy', name } });
       }
-      const revision = this.state.revision + 1;
-      const stored: PolicyRecord = { ...record, revision };
-      const records = new Map(this.state.records);
-      records.set(name, stored);
-      await this.commit({ revision, records });
+      const stored: PolicyRecord = { ...record, revision: draft.bump() };
+      draft.set(name, stored);
       return stored;
     });
   }
 
   delete(name: string, opts: { ifRevision?: number } = {}): Promise<boolean> {
-    return this.serialise(async () => {
-      const current = this.state.records.get(name);
+    return this.enqueue((draft) => {
+      const current = draft.get(name);
       if (!current) return false;
       if (opts.ifRevision !== undefined && current.revision !== opts.ifRevision) return false;
-      const records = new Map(this.state.records);
-      records.delete(name);
-      await this.commit({ revision: this.state.revision + 1, records });
+      draft.delete(name);
+      draft.bump();
       return true;
     });
   }
@@ -99,20 +145,60 @@ export class MemoryStore implements PolicyStore {
     return out;
   }
 
-  /** Makes `next` durable; the memory store has nothing to do. Throwing aborts the write. */
+  /** Makes `next` durable; the memory store has nothing to do. Throwing fails every write of the batch. */
   protected async persist(_next: StoreState): Promise<void> {}
 
-  protected assertOpen(): void {
-    if (this.closed) throw new HfiError('HFI_ERR_STORE_UNAVAILABLE', `the ${this.kind} store is closed`);
+  private enqueue<T>(apply: (draft: Draft) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) {
+        reject(new HfiError('HFI_ERR_STORE_UNAVAILABLE', `the ${this.kind} store is closed`));
+        return;
+      }
+      this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.draining ??= this.drain().finally(() => {
+        this.draining = undefined;
+      });
+    });
   }
 
-  private async commit(next: StoreState): Promise<void> {
-    await this.persist(next);
-    this.state = next;
-    this.sorted = undefined;
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      const draft = new Draft(this.state);
+      const outcomes = batch.map((op) => {
+        try {
+          return { ok: true as const, value: op.apply(draft) };
+        } catch (err) {
+          return { ok: false as const, err };
+        }
+      });
+      if (draft.changed) {
+        const next = draft.result();
+        try {
+          await this.persist(next);
+        } catch (err) {
+          for (const [i, op] of batch.entries()) {
+            const outcome = outcomes[i];
+            op.reject(outcome?.ok === false ? outcome.err : err);
+          }
+          continue;
+        }
+        this.state = next;
+        this.sorted = undefined;
+      }
+      for (const [i, op] of batch.entries()) {
+        const outcome = outcomes[i];
+        if (outcome?.ok) op.resolve(outcome.value);
+        else op.reject(outcome?.err);
+      }
+      for (const revision of draft.revisions) this.announce(revision);
+    }
+  }
+
+  private announce(revision: number): void {
     for (const listener of this.listeners) {
       try {
-        listener(next.revision);
+        listener(revision);
       } catch {
         // A listener's failure must not turn a committed write into an error for the writer.
       }
@@ -127,16 +213,6 @@ export class MemoryStore implements PolicyStore {
       this.sorted = { revision: this.state.revision, records };
     }
     return this.sorted;
-  }
-
-  private serialise<T>(task: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      this.assertOpen();
-      return task();
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 }
 

@@ -8,9 +8,53 @@ import { CannedControlPlane, FRONTEND, Random, startVm, type TestVm } from './__
 const SEEDS = [1, 2, 3, ...(process.env.HFI_FUZZ_SEED ? [Number(process.env.HFI_FUZZ_SEED)] : [])];
 
 const REGEX_TOKENS = [
-  'a', 'b', '.', '\\d', '\\w', '\\s', '\\S', '[ab]', '[^a]', '[a-c]', '[]a]', '[\\d-]', '^', '$', '(', ')', '(?:',
-  '(?P<n>', '(?<m>', '|', '*', '+', '?', '*?', '{2}', '{1,3}', '{0,}', '{1000}', '{1001}', '{', '}', ']', '[',
-  '\\', '\\x4', '\\x41', '\\b', '\\1', '(?=', '(?i)', '\\p{L}', 'é', '😀', '\ud800', '[[:alpha:]]', '[z-a]', '\\.',
+  'a',
+  'b',
+  '.',
+  '\\d',
+  '\\w',
+  '\\s',
+  '\\S',
+  '[ab]',
+  '[^a]',
+  '[a-c]',
+  '[]a]',
+  '[\\d-]',
+  '^',
+  '$',
+  '(',
+  ')',
+  '(?:',
+  '(?P<n>',
+  '(?<m>',
+  '|',
+  '*',
+  '+',
+  '?',
+  '*?',
+  '{2}',
+  '{1,3}',
+  '{0,}',
+  '{1000}',
+  '{1001}',
+  '{',
+  '}',
+  ']',
+  '[',
+  '\\',
+  '\\x4',
+  '\\x41',
+  '\\b',
+  '\\1',
+  '(?=',
+  '(?i)',
+  '\\p{L}',
+  'é',
+  '😀',
+  '\ud800',
+  '[[:alpha:]]',
+  '[z-a]',
+  '\\.',
 ];
 const HEADER_NAMES = ['x-user-id', 'x-tag', 'authorization', 'X-Mixed-Case', 'x-empty', ':authority', 'cookie'];
 const TEXTS = ['', 'a', 'abc', 'test', '/', '/api/v1/users', 'é', '😀', '\u0000', ' \t', 'a,b', '?', '%ff', '\ud83d'];
@@ -70,7 +114,8 @@ function randomRule(r: Random): unknown {
   }
   const fault: Record<string, unknown> = { percentage: r.chance(0.7) ? 100 : randomNumber(r) };
   if (r.chance(0.3)) fault.start_delay_ms = r.pick<unknown>([0, 1, 3, -5, 1e20, 'x']);
-  if (r.chance(0.4)) fault.delay = maybeJunk(r, () => ({ fixed_delay_ms: r.pick<unknown>([0, 1, 2, 5, -1, 1e15, 'x']) }));
+  if (r.chance(0.4))
+    fault.delay = maybeJunk(r, () => ({ fixed_delay_ms: r.pick<unknown>([0, 1, 2, 5, -1, 1e15, 'x']) }));
   if (r.chance(0.6)) {
     fault.abort = maybeJunk(r, () => ({
       httpStatus: r.pick<unknown>([503, 200, 0, 99, 600, 1e10, -1, 418.7, '503']),
@@ -137,7 +182,14 @@ function randomConfig(r: Random): string | object {
   if (k === 1) return JSON.stringify(junk(r)) ?? '';
   if (k === 2) return `{"control_plane_address": ${JSON.stringify(randomString(r))}`;
   const config: Record<string, unknown> = {};
-  for (const key of ['control_plane_address', 'control_plane_cluster', 'watch', 'poll_interval_ms', 'token', 'log_level']) {
+  for (const key of [
+    'control_plane_address',
+    'control_plane_cluster',
+    'watch',
+    'poll_interval_ms',
+    'token',
+    'log_level',
+  ]) {
     if (r.chance(0.5)) config[key] = r.chance(0.5) ? junk(r) : randomString(r, 40);
   }
   if (r.chance(0.5)) config.log_level = r.pick(['trace', 'debug', 'info', 'warn', 'error', 'critical', 'LOUD']);
@@ -190,7 +242,12 @@ describe.each(SEEDS)('no input traps plugin.wasm (seed %i)', (seed) => {
 
   test('random policies, statuses and requests', async () => {
     const r = new Random(seed);
-    const t = await startVm({ controlPlane: cp, node: FRONTEND, logLevel: 'error', pluginConfig: { log_level: 'error' } });
+    const t = await startVm({
+      controlPlane: cp,
+      node: FRONTEND,
+      logLevel: 'error',
+      pluginConfig: { log_level: 'error' },
+    });
     let touched = 0;
     try {
       for (let round = 0; round < 60; round++) {

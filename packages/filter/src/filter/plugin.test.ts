@@ -96,7 +96,12 @@ describe('plugin.wasm with a canned control plane', () => {
 
   test('an abort body and status come from the policy', async () => {
     await startWith([
-      withStatus(policy('teapot', { match: ANY_PATH, fault: { percentage: 100, abort: { httpStatus: 418, body: 'short and stout' } } })),
+      withStatus(
+        policy('teapot', {
+          match: ANY_PATH,
+          fault: { percentage: 100, abort: { httpStatus: 418, body: 'short and stout' } },
+        }),
+      ),
     ]);
     const stream = (t as TestVm).vm.newStream();
     stream.onRequestHeaders(GET('/pot'), true);
@@ -105,7 +110,9 @@ describe('plugin.wasm with a canned control plane', () => {
   });
 
   test('a delay pauses the request for the configured time, then resumes it, counted and recorded', async () => {
-    await startWith([withStatus(policy('slow', { match: ANY_PATH, fault: { percentage: 100, delay: { fixed_delay_ms: 200 } } }))]);
+    await startWith([
+      withStatus(policy('slow', { match: ANY_PATH, fault: { percentage: 100, delay: { fixed_delay_ms: 200 } } })),
+    ]);
     const vm = (t as TestVm).vm;
     const stream = vm.newStream();
     const started = performance.now();
@@ -128,7 +135,12 @@ describe('plugin.wasm with a canned control plane', () => {
 
   test('a rule with delay and abort delays, then aborts; both are counted', async () => {
     await startWith([
-      withStatus(policy('both', { match: ANY_PATH, fault: { percentage: 100, delay: { fixed_delay_ms: 50 }, abort: { httpStatus: 502 } } })),
+      withStatus(
+        policy('both', {
+          match: ANY_PATH,
+          fault: { percentage: 100, delay: { fixed_delay_ms: 50 }, abort: { httpStatus: 502 } },
+        }),
+      ),
     ]);
     const stream = (t as TestVm).vm.newStream();
     const started = performance.now();
@@ -145,7 +157,10 @@ describe('plugin.wasm with a canned control plane', () => {
   test('start_delay_ms waits first; the delay after it is counted too', async () => {
     await startWith([
       withStatus(
-        policy('late', { match: ANY_PATH, fault: { percentage: 100, start_delay_ms: 120, delay: { fixed_delay_ms: 80 } } }),
+        policy('late', {
+          match: ANY_PATH,
+          fault: { percentage: 100, start_delay_ms: 120, delay: { fixed_delay_ms: 80 } },
+        }),
       ),
     ]);
     const stream = (t as TestVm).vm.newStream();
@@ -161,7 +176,14 @@ describe('plugin.wasm with a canned control plane', () => {
   });
 
   test('start_delay_ms before an abort', async () => {
-    await startWith([withStatus(policy('late-abort', { match: ANY_PATH, fault: { percentage: 100, start_delay_ms: 60, abort: { httpStatus: 500 } } }))]);
+    await startWith([
+      withStatus(
+        policy('late-abort', {
+          match: ANY_PATH,
+          fault: { percentage: 100, start_delay_ms: 60, abort: { httpStatus: 500 } },
+        }),
+      ),
+    ]);
     const stream = (t as TestVm).vm.newStream();
     const started = performance.now();
     expect(stream.onRequestHeaders(GET('/'), true)).toBe('pause');
@@ -174,7 +196,9 @@ describe('plugin.wasm with a canned control plane', () => {
   });
 
   test('a paused stream that ends before its timer is forgotten; other streams still resume', async () => {
-    await startWith([withStatus(policy('slow', { match: ANY_PATH, fault: { percentage: 100, delay: { fixed_delay_ms: 100 } } }))]);
+    await startWith([
+      withStatus(policy('slow', { match: ANY_PATH, fault: { percentage: 100, delay: { fixed_delay_ms: 100 } } })),
+    ]);
     const vm = (t as TestVm).vm;
     const gone = vm.newStream();
     expect(gone.onRequestHeaders(GET('/'), true)).toBe('pause');
@@ -190,7 +214,12 @@ describe('plugin.wasm with a canned control plane', () => {
 
   test('percentage 0 never injects and 100 always does', async () => {
     await startWith([
-      withStatus(policy('never', { match: { path: { prefix: '/never' } }, fault: { percentage: 0, abort: { httpStatus: 503 } } })),
+      withStatus(
+        policy('never', {
+          match: { path: { prefix: '/never' } },
+          fault: { percentage: 0, abort: { httpStatus: 503 } },
+        }),
+      ),
       withStatus(policy('always', { match: { path: { prefix: '/always' } }, fault: ABORT_503 })),
     ]);
     expect(abortedOf(t as TestVm, 500, '/never')).toBe(0);
@@ -201,7 +230,9 @@ describe('plugin.wasm with a canned control plane', () => {
     [25, 2000],
     [2.5, 4000],
   ])('percentage %p injects within a binomial range over %p requests', async (percentage, n) => {
-    await startWith([withStatus(policy('some', { match: ANY_PATH, fault: { percentage, abort: { httpStatus: 503 } } }))]);
+    await startWith([
+      withStatus(policy('some', { match: ANY_PATH, fault: { percentage, abort: { httpStatus: 503 } } })),
+    ]);
     const aborted = abortedOf(t as TestVm, n);
     const p = percentage / 100;
     const mean = n * p;
@@ -214,10 +245,26 @@ describe('plugin.wasm with a canned control plane', () => {
 
   test('selector: by workload name, by app label, and not for another service or namespace', async () => {
     await startWith([
-      withStatus(policy('by-app', { match: { path: { prefix: '/app' } }, fault: ABORT_503 }, { service: 'frontend', namespace: 'demo' })),
-      withStatus(policy('by-workload', { match: { path: { prefix: '/wl' } }, fault: ABORT_503 }, { service: 'frontend-v1' })),
-      withStatus(policy('other-service', { match: { path: { prefix: '/other' } }, fault: ABORT_503 }, { service: 'backend' })),
-      withStatus(policy('other-ns', { match: { path: { prefix: '/ns' } }, fault: ABORT_503 }, { service: '*', namespace: 'prod' })),
+      withStatus(
+        policy(
+          'by-app',
+          { match: { path: { prefix: '/app' } }, fault: ABORT_503 },
+          { service: 'frontend', namespace: 'demo' },
+        ),
+      ),
+      withStatus(
+        policy('by-workload', { match: { path: { prefix: '/wl' } }, fault: ABORT_503 }, { service: 'frontend-v1' }),
+      ),
+      withStatus(
+        policy('other-service', { match: { path: { prefix: '/other' } }, fault: ABORT_503 }, { service: 'backend' }),
+      ),
+      withStatus(
+        policy(
+          'other-ns',
+          { match: { path: { prefix: '/ns' } }, fault: ABORT_503 },
+          { service: '*', namespace: 'prod' },
+        ),
+      ),
     ]);
     expect(abortedOf(t as TestVm, 3, '/app/x')).toBe(3);
     expect(abortedOf(t as TestVm, 3, '/wl/x')).toBe(3);
@@ -329,7 +376,11 @@ describe('plugin.wasm with a canned control plane', () => {
     const waits = t.vm.logs
       .map((r) => /control plane poll failed \((.*)\); retrying in (\d+) ms \(failure (\d+)\)/.exec(r.message))
       .filter((m): m is RegExpExecArray => m !== null);
-    expect(waits.map((m) => m[1])).toEqual([expect.stringMatching(/^unusable answer body/), 'status 503', 'no response']);
+    expect(waits.map((m) => m[1])).toEqual([
+      expect.stringMatching(/^unusable answer body/),
+      'status 503',
+      'no response',
+    ]);
     const [w1, w2, w3] = waits.map((m) => Number(m[2]));
     expect(w1).toBeGreaterThanOrEqual(500);
     expect(w1).toBeLessThanOrEqual(1000);
@@ -344,7 +395,9 @@ describe('plugin.wasm with a canned control plane', () => {
     const fixed = cp.publish([]);
     await cp.acked(fixed, 20000);
     expect(abortedOf(t, 3)).toBe(0);
-    expect(t.vm.logs.map((r) => r.message)).toContainEqual(expect.stringMatching(/applied revision 3: 0 of 0 policies/));
+    expect(t.vm.logs.map((r) => r.message)).toContainEqual(
+      expect.stringMatching(/applied revision 3: 0 of 0 policies/),
+    );
   });
 
   test('a control plane that is not there yet is retried until it is', async () => {
@@ -400,7 +453,9 @@ describe('plugin configuration', () => {
     expect(t.vm.trapped).toBe(false);
     const first = await cp.waitForRequest(() => true);
     expect(first.headers.host).toBe(DEFAULT_ADDRESS);
-    expect(t.vm.logs.map((r) => r.message)).toContainEqual(expect.stringContaining(`via cluster ${DEFAULT_CLUSTER}, watch`));
+    expect(t.vm.logs.map((r) => r.message)).toContainEqual(
+      expect.stringContaining(`via cluster ${DEFAULT_CLUSTER}, watch`),
+    );
   });
 
   test('a configuration over 1 KiB is read whole (patched onConfigure)', async () => {

@@ -6,14 +6,76 @@ import { CannedControlPlane, Random, startVm, type TestVm } from './__tests__/ha
 
 /** Tokens that combine into valid patterns most of the time... */
 const COMMON = [
-  'a', 'b', 'c', 'é', '😀', ' ', '.', '\\d', '\\D', '\\w', '\\W', '\\s', '\\S', '[ab]', '[^a]', '[a-c]', '[]a]',
-  '[^]b]', '[a-]', '[\\d-]', '[\\w.]', '[[]', '[é-😀]', '^', '$', '(?:a|b)', '(a|)', '*', '+', '?', '*?', '{2}',
-  '{1,3}', '{0,}', '\\x61', '\\.', '\\-', '\\ ', '\\<', '\\n', '}', ']',
+  'a',
+  'b',
+  'c',
+  'é',
+  '😀',
+  ' ',
+  '.',
+  '\\d',
+  '\\D',
+  '\\w',
+  '\\W',
+  '\\s',
+  '\\S',
+  '[ab]',
+  '[^a]',
+  '[a-c]',
+  '[]a]',
+  '[^]b]',
+  '[a-]',
+  '[\\d-]',
+  '[\\w.]',
+  '[[]',
+  '[é-😀]',
+  '^',
+  '$',
+  '(?:a|b)',
+  '(a|)',
+  '*',
+  '+',
+  '?',
+  '*?',
+  '{2}',
+  '{1,3}',
+  '{0,}',
+  '\\x61',
+  '\\.',
+  '\\-',
+  '\\ ',
+  '\\<',
+  '\\n',
+  '}',
+  ']',
 ];
 /** ...and tokens that are often errors (unbalanced, unsupported, malformed). */
 const EXOTIC = [
-  '(', ')', '(?:', '(?P<x>', '(?<y>', '|', '+?', '??', '{0}', '{2,1}', '{', '[', '\\', '\\x6', '\\b', '\\1',
-  '\\0', '\\q', '(?=', '(?i)', '\\p{L}', '[[:alpha:]]', '[z-a]', '[a-\\d]', '{1001}',
+  '(',
+  ')',
+  '(?:',
+  '(?P<x>',
+  '(?<y>',
+  '|',
+  '+?',
+  '??',
+  '{0}',
+  '{2,1}',
+  '{',
+  '[',
+  '\\',
+  '\\x6',
+  '\\b',
+  '\\1',
+  '\\0',
+  '\\q',
+  '(?=',
+  '(?i)',
+  '\\p{L}',
+  '[[:alpha:]]',
+  '[z-a]',
+  '[a-\\d]',
+  '{1001}',
 ];
 const TEXT_CHARS = ['a', 'b', 'c', 'é', '😀', ' ', '.', '1', '_', '-', 'A', ']', '\t', '\n'];
 
@@ -46,7 +108,12 @@ describe('regex dialect: plugin.wasm agrees with @hfi/core', () => {
 
   beforeAll(async () => {
     cp = await new CannedControlPlane().start();
-    t = await startVm({ controlPlane: cp, pluginConfig: { log_level: 'warn' }, logLevel: 'warn', maxLogRecords: 1_000_000 });
+    t = await startVm({
+      controlPlane: cp,
+      pluginConfig: { log_level: 'warn' },
+      logLevel: 'warn',
+      maxLogRecords: 1_000_000,
+    });
   });
 
   afterAll(async () => {
@@ -91,7 +158,15 @@ describe('regex dialect: plugin.wasm agrees with @hfi/core', () => {
       for (let k = 0; k < 6; k++) {
         const value = text(r);
         const stream = t.vm.newStream();
-        stream.onRequestHeaders([[':method', 'GET'], [':path', '/'], [':authority', 'svc'], [`x-r${i}`, value]], true);
+        stream.onRequestHeaders(
+          [
+            [':method', 'GET'],
+            [':path', '/'],
+            [':authority', 'svc'],
+            [`x-r${i}`, value],
+          ],
+          true,
+        );
         const filterSays = stream.localResponse !== undefined;
         stream.done();
         const coreSays = ref === null ? false : ref(value);

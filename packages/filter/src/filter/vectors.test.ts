@@ -23,7 +23,10 @@ const FILES = [
 function tagRules(policies: Vector['policies']): unknown[] {
   return policies.map((p) => {
     const copy = structuredClone(p);
-    copy.spec.rules = copy.spec.rules.map((rule, i) => ({ ...rule, fault: { percentage: 100, abort: { httpStatus: 500 + i } } }));
+    copy.spec.rules = copy.spec.rules.map((rule, i) => ({
+      ...rule,
+      fault: { percentage: 100, abort: { httpStatus: 500 + i } },
+    }));
     return copy;
   });
 }
@@ -49,7 +52,11 @@ describe.each(FILES.map((file) => [path.relative(path.resolve(__dirname, '..', '
       const key = JSON.stringify(identity);
       let t = vms.get(key);
       if (!t) {
-        const node: NodeIdentity = { workload: identity.workload, namespace: identity.namespace, labels: identity.labels ?? {} };
+        const node: NodeIdentity = {
+          workload: identity.workload,
+          namespace: identity.namespace,
+          labels: identity.labels ?? {},
+        };
         t = await startVm({ controlPlane: cp, node, pluginConfig: { log_level: 'info' }, logLevel: 'info' });
         vms.set(key, t);
       }
@@ -75,7 +82,8 @@ describe.each(FILES.map((file) => [path.relative(path.resolve(__dirname, '..', '
         local === undefined
           ? null
           : { policy: local.headers.find(([k]) => k === 'x-hfi-policy')?.[1] ?? '?', rule: local.status - 500 };
-      const expected = v.expect === null || v.expect.policy === null ? null : { policy: v.expect.policy, rule: v.expect.rule };
+      const expected =
+        v.expect === null || v.expect.policy === null ? null : { policy: v.expect.policy, rule: v.expect.rule };
       expect(got).toEqual(expected);
       expect(action).toBe(expected === null ? 'continue' : 'pause');
       expect(t.vm.trapped).toBe(false);

@@ -2,7 +2,7 @@
 // validating the guest's pointers and answering with a proxy_status_t as the spec and Envoy do.
 
 import { BufferType, MAX_BUFFER_TYPE, MapType, MetricTypeId, Status } from './abi';
-import { GuestMemory, MemoryAccessError } from './guest-memory';
+import { type GuestMemory, MemoryAccessError } from './guest-memory';
 import type { HttpStream } from './http-stream';
 import { deserializePairs, type HeaderPair, serializePairs } from './pairs';
 import type { SharedState } from './shared-state';
@@ -201,7 +201,10 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
       if (!validMapType(type)) return Status.BadArgument;
       const map = readableMap(type);
       if (!map) return Status.BadArgument;
-      mem().writeU32(retSize, map.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0));
+      mem().writeU32(
+        retSize,
+        map.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0),
+      );
       return Status.Ok;
     }),
     proxy_get_header_map_pairs: guarded((type: number, retPtr: number, retSize: number) => {
@@ -217,25 +220,29 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
       map.splice(0, map.length, ...pairs.map(([k, v]): HeaderPair => [lower(k), v]));
       return Status.Ok;
     }),
-    proxy_get_header_map_value: guarded((type: number, keyPtr: number, keySize: number, retPtr: number, retSize: number) => {
-      if (!validMapType(type)) return Status.BadArgument;
-      const key = mem().string(keyPtr, keySize);
-      const map = readableMap(type);
-      if (!map) return Status.BadArgument;
-      const value = mapValue(map, key);
-      if (value === undefined) return Status.NotFound;
-      mem().returnBytes(Buffer.from(value, 'utf8'), retPtr, retSize);
-      return Status.Ok;
-    }),
-    proxy_add_header_map_value: guarded((type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) => {
-      if (!validMapType(type)) return Status.BadArgument;
-      const key = mem().string(keyPtr, keySize);
-      const value = mem().string(valuePtr, valueSize);
-      const map = writableMap(type);
-      if (!map) return Status.BadArgument;
-      map.push([lower(key), value]);
-      return Status.Ok;
-    }),
+    proxy_get_header_map_value: guarded(
+      (type: number, keyPtr: number, keySize: number, retPtr: number, retSize: number) => {
+        if (!validMapType(type)) return Status.BadArgument;
+        const key = mem().string(keyPtr, keySize);
+        const map = readableMap(type);
+        if (!map) return Status.BadArgument;
+        const value = mapValue(map, key);
+        if (value === undefined) return Status.NotFound;
+        mem().returnBytes(Buffer.from(value, 'utf8'), retPtr, retSize);
+        return Status.Ok;
+      },
+    ),
+    proxy_add_header_map_value: guarded(
+      (type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) => {
+        if (!validMapType(type)) return Status.BadArgument;
+        const key = mem().string(keyPtr, keySize);
+        const value = mem().string(valuePtr, valueSize);
+        const map = writableMap(type);
+        if (!map) return Status.BadArgument;
+        map.push([lower(key), value]);
+        return Status.Ok;
+      },
+    ),
     proxy_replace_header_map_value: guarded(
       (type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) => {
         if (!validMapType(type)) return Status.BadArgument;
@@ -315,17 +322,21 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
     }),
     proxy_set_effective_context: (contextId: number) => host.setEffectiveContext(contextId >>> 0),
     proxy_done: () => host.done(),
-    proxy_get_shared_data: guarded((keyPtr: number, keySize: number, retPtr: number, retSize: number, retCas: number) => {
-      const entry = host.shared().getData(mem().string(keyPtr, keySize));
-      if (!entry) return Status.NotFound;
-      mem().returnBytes(entry.value, retPtr, retSize);
-      mem().writeU32(retCas, entry.cas);
-      return Status.Ok;
-    }),
-    proxy_set_shared_data: guarded((keyPtr: number, keySize: number, valuePtr: number, valueSize: number, cas: number) => {
-      const ok = host.shared().setData(mem().string(keyPtr, keySize), mem().bytes(valuePtr, valueSize), cas >>> 0);
-      return ok ? Status.Ok : Status.CasMismatch;
-    }),
+    proxy_get_shared_data: guarded(
+      (keyPtr: number, keySize: number, retPtr: number, retSize: number, retCas: number) => {
+        const entry = host.shared().getData(mem().string(keyPtr, keySize));
+        if (!entry) return Status.NotFound;
+        mem().returnBytes(entry.value, retPtr, retSize);
+        mem().writeU32(retCas, entry.cas);
+        return Status.Ok;
+      },
+    ),
+    proxy_set_shared_data: guarded(
+      (keyPtr: number, keySize: number, valuePtr: number, valueSize: number, cas: number) => {
+        const ok = host.shared().setData(mem().string(keyPtr, keySize), mem().bytes(valuePtr, valueSize), cas >>> 0);
+        return ok ? Status.Ok : Status.CasMismatch;
+      },
+    ),
     proxy_register_shared_queue: guarded((namePtr: number, nameSize: number, retToken: number) => {
       const name = mem().string(namePtr, nameSize);
       mem().writeU32(retToken, 0);

@@ -112,10 +112,14 @@ export async function sendHttpCall(request: HttpCallRequest): Promise<HttpCallOu
     if (timeout?.aborted) return { kind: 'response', response: routerLocalReply(504, 'upstream request timeout') };
     if (headersReceived) return { kind: 'failure', reason: 'reset' };
     const code = errorCode(error);
-    const reason = code !== undefined && CONNECT_ERROR_CODES.has(code) ? 'connection failure' : 'connection termination';
+    const reason =
+      code !== undefined && CONNECT_ERROR_CODES.has(code) ? 'connection failure' : 'connection termination';
     return {
       kind: 'response',
-      response: routerLocalReply(503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`),
+      response: routerLocalReply(
+        503,
+        `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+      ),
     };
   }
 }

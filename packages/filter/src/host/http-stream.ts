@@ -48,7 +48,12 @@ export interface StreamHost {
   guestFunction(name: string): GuestFunction | undefined;
   failed(): boolean;
   /** Calls into the guest with `contextId` effective; `onReturn` runs before deferred actions (continue, local reply). */
-  invoke(name: string, contextId: number, call: () => unknown, onReturn: (value: unknown, trapped: boolean) => void): void;
+  invoke(
+    name: string,
+    contextId: number,
+    call: () => unknown,
+    onReturn: (value: unknown, trapped: boolean) => void,
+  ): void;
   afterCall(action: () => void): void;
   release(stream: HttpStream): void;
 }
@@ -74,6 +79,16 @@ interface Side {
 
 function newSide(): Side {
   return { headersOpen: false, trailersOpen: false, released: [], buffering: false, endOfStream: false, paused: false };
+}
+
+function headersOf(side: Side): HeaderPair[] {
+  if (!side.headers) side.headers = [];
+  return side.headers;
+}
+
+function trailersOf(side: Side): HeaderPair[] {
+  if (!side.trailers) side.trailers = [];
+  return side.trailers;
 }
 
 function normalizeHeaders(headers: readonly (readonly [string, string])[]): HeaderPair[] {
@@ -145,9 +160,14 @@ export class HttpStream {
         const fn = this.host.guestFunction(name);
         if (!fn) return;
         this.phase = phase;
-        this.host.invoke(name, this.contextId, () => fn(this.contextId), () => {
-          this.phase = undefined;
-        });
+        this.host.invoke(
+          name,
+          this.contextId,
+          () => fn(this.contextId),
+          () => {
+            this.phase = undefined;
+          },
+        );
       };
       call('proxy_on_log', 'log');
       // Envoy ignores on_done's answer for stream contexts and deletes them right away.
@@ -213,28 +233,27 @@ export class HttpStream {
 
   /** @internal The live header list for a map, or undefined where Envoy has no such map right now. */
   headerMap(type: number, forWrite: boolean): HeaderPair[] | undefined {
-    const inLog = this.phase === 'log';
+    const readInLog = this.phase === 'log' && !forWrite;
     switch (type) {
       case MapType.HttpRequestHeaders:
-        return this.request.headersOpen || (inLog && !forWrite) ? (this.request.headers ??= []) : undefined;
+        return this.request.headersOpen || readInLog ? headersOf(this.request) : undefined;
       case MapType.HttpResponseHeaders:
-        return this.response.headersOpen || (inLog && !forWrite) ? (this.response.headers ??= []) : undefined;
+        return this.response.headersOpen || readInLog ? headersOf(this.response) : undefined;
       case MapType.HttpRequestTrailers:
-        if (this.request.trailersOpen) return (this.request.trailers ??= []);
-        // Trailers can be added from the last body callback of a stream that has none.
-        if (forWrite && this.phase === 'request_body' && this.request.endOfStream) return (this.request.trailers ??= []);
-        return undefined;
+        return this.trailerMap(this.request, 'request_body', forWrite, false);
       case MapType.HttpResponseTrailers:
-        if (this.response.trailersOpen || (inLog && !forWrite)) {
-          return inLog ? this.response.trailers : (this.response.trailers ??= []);
-        }
-        if (forWrite && this.phase === 'response_body' && this.response.endOfStream) {
-          return (this.response.trailers ??= []);
-        }
-        return undefined;
+        return this.trailerMap(this.response, 'response_body', forWrite, readInLog);
       default:
         return undefined;
     }
+  }
+
+  private trailerMap(side: Side, bodyPhase: Phase, forWrite: boolean, readInLog: boolean): HeaderPair[] | undefined {
+    if (readInLog) return side.trailers;
+    if (side.trailersOpen) return trailersOf(side);
+    // Trailers can be added from the last body callback of a stream that has none.
+    if (forWrite && this.phase === bodyPhase && side.endOfStream) return trailersOf(side);
+    return undefined;
   }
 
   /** @internal The body buffer a body callback (or a paused, buffering body) exposes. */
@@ -317,9 +336,14 @@ export class HttpStream {
     const fn = this.host.guestFunction('proxy_on_context_create');
     let ok = true;
     if (fn) {
-      this.host.invoke('proxy_on_context_create', this.contextId, () => fn(this.contextId, this.host.rootContextId), (_, trapped) => {
-        ok = !trapped;
-      });
+      this.host.invoke(
+        'proxy_on_context_create',
+        this.contextId,
+        () => fn(this.contextId, this.host.rootContextId),
+        (_, trapped) => {
+          ok = !trapped;
+        },
+      );
     }
     this.created = ok;
   }
@@ -356,18 +380,23 @@ export class HttpStream {
     }
     let action: StreamAction = 'continue';
     this.phase = phase;
-    this.host.invoke(name, this.contextId, () => fn(...args), (value, trapped) => {
-      this.phase = undefined;
-      if (trapped) {
-        onResult(false, 0);
-        action = this.failedAction();
-        return;
-      }
-      const code = Number(value ?? 0);
-      const stopped = stops.has(code);
-      onResult(stopped, code);
-      action = stopped ? 'pause' : 'continue';
-    });
+    this.host.invoke(
+      name,
+      this.contextId,
+      () => fn(...args),
+      (value, trapped) => {
+        this.phase = undefined;
+        if (trapped) {
+          onResult(false, 0);
+          action = this.failedAction();
+          return;
+        }
+        const code = Number(value ?? 0);
+        const stopped = stops.has(code);
+        onResult(stopped, code);
+        action = stopped ? 'pause' : 'continue';
+      },
+    );
     return action;
   }
 
@@ -383,7 +412,13 @@ export class HttpStream {
     });
   }
 
-  private runBody(which: 'request' | 'response', phase: Phase, name: string, chunk: Buffer, endOfStream: boolean): StreamAction {
+  private runBody(
+    which: 'request' | 'response',
+    phase: Phase,
+    name: string,
+    chunk: Buffer,
+    endOfStream: boolean,
+  ): StreamAction {
     const skipped = this.skip(which);
     if (skipped) {
       (which === 'request' ? this.request : this.response).released.push(chunk);
@@ -452,4 +487,3 @@ export class HttpStream {
     for (const resolve of waiters) resolve();
   }
 }
-

@@ -19,7 +19,9 @@ describe('PluginPool', () => {
     expect(watcher.records.filter((r) => r.message === 'vm start: ').map((r) => r.worker)).toEqual([0, 1, 2]);
     const streams = [0, 1, 2, 3].map(() => pool.newStream());
     for (const stream of streams) stream.onRequestHeaders(action('mutate'), true);
-    const creates = watcher.records.filter((r) => /^context create \d+ parent 1$/.test(r.message) && r.message !== 'context create 1 parent 0');
+    const creates = watcher.records.filter(
+      (r) => /^context create \d+ parent 1$/.test(r.message) && r.message !== 'context create 1 parent 0',
+    );
     expect(creates.map((r) => [r.worker, r.message])).toEqual([
       [0, 'context create 2 parent 1'],
       [1, 'context create 2 parent 1'],

@@ -1,4 +1,5 @@
 import { isHfiError } from '@hfi/core';
+import { createStatsStore } from '../stats/store';
 import { action, GET, header, useTestPlugin } from './__tests__/harness';
 import { serializePairs } from './pairs';
 import { PluginVm } from './plugin-vm';
@@ -35,7 +36,11 @@ describe('PluginVm start', () => {
   it.each([
     ['on_vm_start returning false', { vmConfig: 'fail' }, 'proxy_on_vm_start returned false'],
     ['on_configure returning false', { pluginConfig: 'configure=fail' }, 'proxy_on_configure returned false'],
-    ['a configuration that does not validate', { pluginConfig: 'invalid' }, 'proxy_validate_configuration returned false'],
+    [
+      'a configuration that does not validate',
+      { pluginConfig: 'invalid' },
+      'proxy_validate_configuration returned false',
+    ],
     ['a trap in on_configure', { pluginConfig: 'configure=trap' }, 'proxy_on_configure trapped'],
   ])('rejects with HFI_ERR_PLUGIN_START on %s', async (_, options, message) => {
     const error = await h.start(options).catch((e: unknown) => e);
@@ -265,10 +270,19 @@ describe('properties', () => {
   async function property(path: string): Promise<{ status?: string; value?: Buffer }> {
     const { vm } = await h.start({ node, rootId: 'my_root', pluginName: 'demo.hfi' });
     const stream = vm.newStream({ sourceAddress: '10.0.0.7', sourcePort: 40000 });
-    stream.onRequestHeaders(action('property', [['x-property', path], ['x-request-id', 'req-1']]), true);
+    stream.onRequestHeaders(
+      action('property', [
+        ['x-property', path],
+        ['x-request-id', 'req-1'],
+      ]),
+      true,
+    );
     const out = stream.requestHeaders;
     const value = header(out, 'x-property-value');
-    return { status: header(out, 'x-property-status'), value: value === undefined ? undefined : Buffer.from(value, 'hex') };
+    return {
+      status: header(out, 'x-property-status'),
+      value: value === undefined ? undefined : Buffer.from(value, 'hex'),
+    };
   }
 
   it.each([
@@ -411,7 +425,9 @@ describe('traps', () => {
     const first = vm.newStream();
     expect(first.onRequestHeaders(action('trap'), false)).toBe('continue');
     expect(vm.trapped).toBe(true);
-    expect(watcher.messages()).toContainEqual(expect.stringMatching(/^Function: proxy_on_request_headers failed: Uncaught RuntimeError/));
+    expect(watcher.messages()).toContainEqual(
+      expect.stringMatching(/^Function: proxy_on_request_headers failed: Uncaught RuntimeError/),
+    );
     const second = vm.newStream();
     expect(second.onRequestHeaders(action('mutate'), false)).toBe('continue');
     expect(header(second.requestHeaders, 'x-added')).toBeUndefined();
@@ -499,7 +515,6 @@ describe('close', () => {
 
   it('supports await using', async () => {
     const wasm = h.wasm();
-    const { createStatsStore } = await import('../stats/store');
     let closed: PluginVm | undefined;
     {
       await using vm = await PluginVm.start({ wasm, stats: createStatsStore(), manualTicks: true });

@@ -7,10 +7,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HfiError, isHfiError } from '@hfi/core';
+import { HfiError } from '@hfi/core';
 import { Agent, type Dispatcher } from 'undici';
-import type { MetricType, StatsStore } from '../stats/types';
+import type { StatsStore } from '../stats/types';
 import { BufferType, type LogLevelName, logLevelNumber, MapType, Status } from './abi';
+import { envoyAttribute } from './attributes';
 import { GuestMemory } from './guest-memory';
 import { type BufferAccess, createProxyImports, type ProxyHost } from './host-functions';
 import { type HttpCallOutcome, type HttpCallResponse, sendHttpCall } from './http-call';
@@ -18,19 +19,8 @@ import { HttpStream, type StreamHost, type StreamInfo } from './http-stream';
 import { type Logger, type LogRecord, pluginLogPrefix } from './log';
 import { EMPTY_NODE, istioNode, type NodeIdentity } from './node-identity';
 import type { HeaderPair } from './pairs';
-import {
-  bool,
-  type EnvoyNode,
-  int,
-  lookupProperty,
-  map,
-  nodeProperty,
-  type PropertyValue,
-  serializeProperty,
-  splitPropertyPath,
-  str,
-  uint,
-} from './properties';
+import { PluginMetrics } from './plugin-metrics';
+import { type EnvoyNode, lookupProperty, serializeProperty, splitPropertyPath } from './properties';
 import { SharedState } from './shared-state';
 import { createAssemblyScriptImports, createWasiImports, type WasiHost } from './wasi';
 import { isWasmMemory, isWasmModule, Wasm, type WasmImports, type WasmInstance, type WasmModule } from './wasm-api';
@@ -86,8 +76,6 @@ interface PendingCall {
   contextId: number;
   controller: AbortController;
 }
-
-const METRIC_TYPES: readonly MetricType[] = ['counter', 'gauge', 'histogram'];
 
 /** Reads, compiles and caches nothing: every call compiles (a pool compiles once and shares the module). */
 export async function loadPluginModule(wasm?: Uint8Array | string | WasmModule): Promise<WasmModule> {
@@ -157,7 +145,7 @@ export class PluginVm implements AsyncDisposable {
   private readonly inflight = new Set<Promise<void>>();
   private callResponse?: HttpCallResponse;
   private status = { code: 0, message: '' };
-  private readonly metricTypes = new Map<number, MetricType>();
+  private readonly metrics: PluginMetrics;
   private readonly warnedImports = new Set<string>();
   private rootDone?: () => void;
   private readonly streamHost: StreamHost;
@@ -194,6 +182,7 @@ export class PluginVm implements AsyncDisposable {
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4000 });
     this.logPrefix = pluginLogPrefix(this.pluginName, this.rootId, this.vmId);
     this.maxLogRecords = options.maxLogRecords ?? 10000;
+    this.metrics = new PluginMetrics(options.stats, (message) => this.hostLog('error', message));
     this.streamHost = {
       rootContextId: ROOT_CONTEXT_ID,
       failOpen: this.failOpen,
@@ -226,7 +215,13 @@ export class PluginVm implements AsyncDisposable {
   tick(): void {
     if (this.closed || this.failure) return;
     const fn = this.guestFunction('proxy_on_tick');
-    if (fn) this.invoke('proxy_on_tick', ROOT_CONTEXT_ID, () => fn(ROOT_CONTEXT_ID), () => {});
+    if (fn)
+      this.invoke(
+        'proxy_on_tick',
+        ROOT_CONTEXT_ID,
+        () => fn(ROOT_CONTEXT_ID),
+        () => {},
+      );
   }
 
   /** A new HTTP stream context; its callbacks are made as the stream's methods are called. */
@@ -254,9 +249,13 @@ export class PluginVm implements AsyncDisposable {
     try {
       instance = new Wasm.Instance(module, this.buildImports(module));
     } catch (cause) {
-      throw new HfiError('HFI_ERR_PLUGIN_LOAD', `The Wasm plugin could not be instantiated: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new HfiError(
+        'HFI_ERR_PLUGIN_LOAD',
+        `The Wasm plugin could not be instantiated: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     }
     this.instance = instance;
     const memory = instance.exports.memory;
@@ -332,14 +331,24 @@ export class PluginVm implements AsyncDisposable {
       let completed = true;
       const onDone = this.guestFunction('proxy_on_done');
       if (onDone) {
-        this.invoke('proxy_on_done', ROOT_CONTEXT_ID, () => onDone(ROOT_CONTEXT_ID), (value, trapped) => {
-          completed = trapped || Number(value) !== 0;
-        });
+        this.invoke(
+          'proxy_on_done',
+          ROOT_CONTEXT_ID,
+          () => onDone(ROOT_CONTEXT_ID),
+          (value, trapped) => {
+            completed = trapped || Number(value) !== 0;
+          },
+        );
       }
       if (!completed && !this.failure) await this.waitForProxyDone();
       const onDelete = this.guestFunction('proxy_on_delete');
       if (onDelete && !this.failure) {
-        this.invoke('proxy_on_delete', ROOT_CONTEXT_ID, () => onDelete(ROOT_CONTEXT_ID), () => {});
+        this.invoke(
+          'proxy_on_delete',
+          ROOT_CONTEXT_ID,
+          () => onDelete(ROOT_CONTEXT_ID),
+          () => {},
+        );
       }
     }
     this.closed = true;
@@ -529,99 +538,6 @@ export class PluginVm implements AsyncDisposable {
     );
   }
 
-  // --- properties ---
-
-  private topLevelProperty(name: string, stream: HttpStream | undefined): PropertyValue | undefined {
-    switch (name) {
-      case 'node':
-        return nodeProperty(this.node);
-      case 'plugin_name':
-        return str(this.pluginName);
-      case 'plugin_root_id':
-        return str(this.rootId);
-      case 'plugin_vm_id':
-        return str(this.vmId);
-    }
-    if (!stream) return undefined;
-    const requestHeaders = stream.requestHeaders;
-    const first = (headers: HeaderPair[], key: string) => headers.find(([k]) => k === key)?.[1];
-    const asMap = (headers: HeaderPair[]) => {
-      const joined: Record<string, PropertyValue> = {};
-      for (const [k, v] of headers) {
-        const existing = joined[k];
-        joined[k] = str(existing && existing.kind === 'string' ? `${existing.value},${v}` : v);
-      }
-      return map(joined);
-    };
-    const optional = (value: string | undefined) => (value === undefined ? undefined : str(value));
-    const info = stream.info;
-    switch (name) {
-      case 'request': {
-        if (requestHeaders.length === 0) return undefined;
-        const fullPath = first(requestHeaders, ':path') ?? '';
-        const q = fullPath.indexOf('?');
-        return map({
-          path: str(fullPath),
-          url_path: str(q >= 0 ? fullPath.slice(0, q) : fullPath),
-          query: str(q >= 0 ? fullPath.slice(q + 1) : ''),
-          host: optional(first(requestHeaders, ':authority')),
-          scheme: optional(first(requestHeaders, ':scheme')),
-          method: optional(first(requestHeaders, ':method')),
-          headers: asMap(requestHeaders),
-          referer: optional(first(requestHeaders, 'referer')),
-          useragent: optional(first(requestHeaders, 'user-agent')),
-          id: optional(first(requestHeaders, 'x-request-id')),
-          protocol: str(info.protocol ?? 'HTTP/1.1'),
-          time: { kind: 'timestamp', nanos: BigInt(stream.startTime.getTime()) * 1_000_000n },
-        });
-      }
-      case 'response': {
-        const local = stream.localResponse;
-        const headers = stream.responseHeaders;
-        const status = first(headers, ':status') ?? (local ? String(local.status) : undefined);
-        if (status === undefined) return undefined;
-        return map({
-          code: int(Number(status)),
-          code_details: str(local?.details ?? 'via_upstream'),
-          flags: uint(0),
-          headers: asMap(headers),
-          trailers: asMap(stream.responseTrailers),
-        });
-      }
-      case 'source':
-      case 'destination': {
-        const address = name === 'source' ? info.sourceAddress : info.destinationAddress;
-        const port = name === 'source' ? info.sourcePort : info.destinationPort;
-        if (address === undefined) return undefined;
-        return map({
-          address: str(port === undefined ? address : `${address}:${port}`),
-          port: port === undefined ? undefined : int(port),
-        });
-      }
-      case 'connection':
-        return map({
-          id: uint(info.connectionId ?? stream.contextId),
-          mtls: bool(false),
-          requested_server_name: str(''),
-        });
-    }
-    const state = stream.filterState.get(name);
-    return state === undefined ? undefined : { kind: 'bytes', value: state };
-  }
-
-  // --- metrics (delegated to the shared stats store, with Envoy's per-type rules) ---
-
-  private metricCall<T>(fallback: T, call: () => T): T | number {
-    try {
-      return call();
-    } catch (error) {
-      if (isHfiError(error, 'HFI_ERR_METRIC_NOT_FOUND')) return Status.NotFound;
-      if (isHfiError(error, 'HFI_ERR_METRIC_BAD_ARGUMENT')) return Status.BadArgument;
-      this.hostLog('error', `stats store failed: ${(error as Error).message}`);
-      return fallback;
-    }
-  }
-
   // --- the `env` and WASI imports ---
 
   private buildImports(module: WasmModule): WasmImports {
@@ -674,7 +590,7 @@ export class PluginVm implements AsyncDisposable {
       callStatus: () => this.status,
       getProperty: (pathBytes) => {
         const stream = this.streams.get(this.effectiveContextId);
-        const value = lookupProperty(splitPropertyPath(pathBytes), (name) => this.topLevelProperty(name, stream));
+        const value = lookupProperty(splitPropertyPath(pathBytes), (name) => envoyAttribute(name, this, stream));
         if (value === undefined) return { status: Status.NotFound };
         const serialized = serializeProperty(value);
         if (serialized === undefined) return { status: Status.SerializationFailure };
@@ -686,46 +602,10 @@ export class PluginVm implements AsyncDisposable {
         stream.filterState.set(Buffer.from(pathBytes).toString('utf8'), value);
         return Status.Ok;
       },
-      defineMetric: (type, name) => {
-        const metricType = METRIC_TYPES[type];
-        const result = this.metricCall<number | { id: number }>(Status.InternalFailure, () => ({
-          id: this.options.stats.defineMetric(metricType, name),
-        }));
-        if (typeof result === 'number') return { status: result };
-        this.metricTypes.set(result.id, metricType);
-        return { status: Status.Ok, id: result.id };
-      },
-      incrementMetric: (id, delta) => {
-        const type = this.metricTypes.get(id);
-        if (type === undefined) return Status.NotFound;
-        if (type === 'histogram' || (type === 'counter' && delta <= 0n)) return Status.BadArgument;
-        return this.metricCall(Status.InternalFailure, () => {
-          this.options.stats.incrementMetric(id, delta);
-          return Status.Ok;
-        });
-      },
-      recordMetric: (id, value) => {
-        const type = this.metricTypes.get(id);
-        if (type === undefined) return Status.NotFound;
-        return this.metricCall(Status.InternalFailure, () => {
-          // Envoy adds a recorded value to a counter.
-          if (type === 'counter') {
-            if (value > 0n) this.options.stats.incrementMetric(id, value);
-          } else {
-            this.options.stats.recordMetric(id, value);
-          }
-          return Status.Ok;
-        });
-      },
-      getMetric: (id) => {
-        const type = this.metricTypes.get(id);
-        if (type === undefined) return { status: Status.NotFound };
-        if (type === 'histogram') return { status: Status.BadArgument };
-        const result = this.metricCall<number | { value: bigint }>(Status.InternalFailure, () => ({
-          value: this.options.stats.getMetric(id),
-        }));
-        return typeof result === 'number' ? { status: result } : { status: Status.Ok, value: result.value };
-      },
+      defineMetric: (type, name) => this.metrics.define(type, name),
+      incrementMetric: (id, delta) => this.metrics.increment(id, delta),
+      recordMetric: (id, value) => this.metrics.record(id, value),
+      getMetric: (id) => this.metrics.get(id),
       shared: () => this.shared,
       vmId: () => this.vmId,
       registerQueue: (name) =>
@@ -733,7 +613,13 @@ export class PluginVm implements AsyncDisposable {
           notify: (token) => {
             if (this.closed || this.failure) return;
             const fn = this.guestFunction('proxy_on_queue_ready');
-            if (fn) this.invoke('proxy_on_queue_ready', ROOT_CONTEXT_ID, () => fn(ROOT_CONTEXT_ID, token), () => {});
+            if (fn)
+              this.invoke(
+                'proxy_on_queue_ready',
+                ROOT_CONTEXT_ID,
+                () => fn(ROOT_CONTEXT_ID, token),
+                () => {},
+              );
           },
         }),
     };
@@ -750,7 +636,8 @@ export class PluginVm implements AsyncDisposable {
     };
     const imports: WasmImports = {};
     for (const entry of Wasm.Module.imports(module)) {
-      const target = (imports[entry.module] ??= {});
+      if (!imports[entry.module]) imports[entry.module] = {};
+      const target = imports[entry.module];
       if (entry.kind !== 'function') {
         throw new HfiError(
           'HFI_ERR_PLUGIN_LOAD',

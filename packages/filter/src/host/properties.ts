@@ -182,7 +182,8 @@ function encodeStructValue(value: unknown): Buffer {
   }
   if (typeof value === 'string') return stringField(3, value);
   if (typeof value === 'boolean') return Buffer.from([(4 << 3) | 0, value ? 1 : 0]);
-  if (Array.isArray(value)) return lengthDelimited(6, Buffer.concat(value.map((v) => lengthDelimited(1, encodeStructValue(v)))));
+  if (Array.isArray(value))
+    return lengthDelimited(6, Buffer.concat(value.map((v) => lengthDelimited(1, encodeStructValue(v)))));
   if (typeof value === 'object') return lengthDelimited(5, encodeStruct(value as Record<string, unknown>));
   return stringField(3, String(value));
 }

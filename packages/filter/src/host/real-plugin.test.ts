@@ -1,7 +1,7 @@
 // The host running the real compiled filter (packages/filter/plugin.wasm, built by `npm run build:wasm`).
 
-import { existsSync } from 'node:fs';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createStatsStore } from '../stats/store';

@@ -91,7 +91,10 @@ export function createWasiImports(host: WasiHost): Record<string, HostFunction> 
     environ_sizes_get: wasiGuarded((retCount: number, retBufferSize: number) => {
       const entries = environ();
       mem().writeU32(retCount, entries.length);
-      mem().writeU32(retBufferSize, entries.reduce((n, e) => n + e.length, 0));
+      mem().writeU32(
+        retBufferSize,
+        entries.reduce((n, e) => n + e.length, 0),
+      );
       return WasiErrno.Success;
     }),
     environ_get: wasiGuarded((retPointers: number, retBuffer: number) => {

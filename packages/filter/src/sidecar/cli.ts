@@ -163,7 +163,10 @@ export interface SidecarCliIo {
  * Parses the arguments, starts the sidecar and prints where it listens. Returns undefined after printing the help.
  * The caller keeps the process alive and calls close() on SIGINT/SIGTERM.
  */
-export async function runSidecarCli(argv: readonly string[], io: SidecarCliIo = {}): Promise<StartedSidecar | undefined> {
+export async function runSidecarCli(
+  argv: readonly string[],
+  io: SidecarCliIo = {},
+): Promise<StartedSidecar | undefined> {
   const stdout = io.stdout ?? ((text: string) => process.stdout.write(text));
   const parsed = parseSidecarArgs(argv);
   if (parsed.help) {

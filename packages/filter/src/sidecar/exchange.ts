@@ -11,7 +11,15 @@ import type { HttpStream, StreamAction } from '../host/http-stream';
 import type { HeaderPair } from '../host/pairs';
 
 /** Connection-specific headers Envoy's HTTP/1 codec does not pass through. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 export interface ExchangeContext {
   upstream: URL;
@@ -106,7 +114,9 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
       response = await forward(ctx, stream, upstreamAbort.signal);
     }
 
-    await settle(stream.onResponseHeaders(response.headers, response.body.length === 0 && response.trailers.length === 0));
+    await settle(
+      stream.onResponseHeaders(response.headers, response.body.length === 0 && response.trailers.length === 0),
+    );
     if (response.body.length > 0) {
       await settle(stream.onResponseBody(response.body, response.trailers.length === 0));
     }
@@ -191,12 +201,12 @@ function writeResponse(res: ServerResponse, headers: HeaderPair[], body: Buffer,
     if (key.startsWith(':') || key === 'content-length' || HOP_BY_HOP.has(key)) continue;
     out.push([key, value]);
   }
-  const bodyless = res.req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
-  if (!bodyless || res.req.method === 'HEAD') {
-    const declared = headers.find(([k]) => k === 'content-length')?.[1];
-    // HEAD keeps the upstream's declared length; otherwise the length of the (possibly rewritten) body.
-    out.push(['content-length', res.req.method === 'HEAD' && declared !== undefined ? declared : String(body.length)]);
-  }
+  const head = res.req.method === 'HEAD';
+  const bodyless = head || status === 204 || status === 304 || (status >= 100 && status < 200);
+  // The length of the (possibly rewritten) body; a HEAD answer keeps the length the upstream declared.
+  const declared = headers.find(([k]) => k === 'content-length')?.[1];
+  if (!bodyless) out.push(['content-length', String(body.length)]);
+  else if (head && declared !== undefined) out.push(['content-length', declared]);
   if (trailers.length > 0) {
     // Trailers need chunked encoding, so no content-length.
     const index = out.findIndex(([k]) => k === 'content-length');

@@ -133,6 +133,10 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
       logger: (record) => sink(formatLogRecord(record)),
     });
     resources.push(plugin);
+    // Envoy's Wasm runtime stats: a base VM on the main thread plus one per worker.
+    const vms = BigInt(workers + 1);
+    stats.incrementMetric(stats.defineStat('counter', 'wasm.envoy.wasm.runtime.v8.created'), vms);
+    stats.recordMetric(stats.defineStat('gauge', 'wasm.envoy.wasm.runtime.v8.active'), vms);
     stats.startFlushing(options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
 
     const admin: AdminServer = await startAdminServer({
@@ -192,11 +196,15 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
     } catch (cause) {
-      throw new HfiError('HFI_ERR_SIDECAR_START', `The local sidecar could not listen on ${listen.host}:${listen.port}`, {
-        field: 'listen',
-        cause,
-        details: { host: listen.host, port: listen.port },
-      });
+      throw new HfiError(
+        'HFI_ERR_SIDECAR_START',
+        `The local sidecar could not listen on ${listen.host}:${listen.port}`,
+        {
+          field: 'listen',
+          cause,
+          details: { host: listen.host, port: listen.port },
+        },
+      );
     }
     const url = urlOf({ host: listen.host, port: (server.address() as AddressInfo).port });
     resources.push({

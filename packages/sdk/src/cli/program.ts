@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { SDK_VERSION } from '../version';
 import { registerControlPlaneCommand } from './commands/control-plane';
+import { registerK8sCommands } from './commands/k8s';
 import { registerNodesCommand } from './commands/nodes';
 import { registerPolicyCommands } from './commands/policy';
 import { CommandContext } from './context';
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerPolicyCommands(program, ctx);
   registerNodesCommand(program, ctx);
   registerControlPlaneCommand(program, ctx);
+  registerK8sCommands(program, ctx);
   addUsageHints(program);
   return program;
 }

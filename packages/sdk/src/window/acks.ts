@@ -86,6 +86,8 @@ export interface AckWait {
   revision: number;
   /** Server time of the write (its `status.updated_at`), to tell a restarted sidecar's old instance. */
   writtenAtMs?: number;
+  /** Local time the supersede grace counts from: when that write was made. Default: the start of this wait. */
+  graceFromMs?: number;
   timeoutMs: number;
   policy: string;
   /** What was written, for the timeout message: "policy x", "the deletion of policy x". */
@@ -100,10 +102,11 @@ export async function waitForAcks(reader: NodesReader, wait: AckWait): Promise<A
   const started = Date.now();
   for (;;) {
     const { nodes } = await reader.nodes();
-    const elapsed = Date.now() - started;
+    const now = Date.now();
+    const elapsed = now - started;
     const state = ackState(nodes, wait.selector, wait.revision, {
       ...(wait.writtenAtMs === undefined ? {} : { writtenAtMs: wait.writtenAtMs }),
-      supersede: elapsed >= SUPERSEDE_GRACE_MS,
+      supersede: now - (wait.graceFromMs ?? started) >= SUPERSEDE_GRACE_MS,
     });
     if (state.pending.length === 0) {
       if (state.acked.length > 0) return state;

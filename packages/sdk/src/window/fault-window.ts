@@ -49,7 +49,10 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
   readonly #deps: WindowDeps;
   #policy: Policy;
   #revision = 0;
+  /** Server clock at the first write. */
   #writtenAtMs: number | undefined;
+  /** Local clock at the first write. */
+  #writtenLocalMs = 0;
   #targets: readonly NodeStatus[] = [];
   #baseline: Snapshot | undefined;
   readonly #notes: string[] = [];
@@ -142,9 +145,13 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
    */
   async metrics(): Promise<FaultDelta> {
     if (this.#closed || this.#closing) {
-      throw new HfiError('HFI_ERR_WINDOW_CLOSED', `fault window ${this.name} is closed; use the delta close() returned`, {
-        details: { window: this.name },
-      });
+      throw new HfiError(
+        'HFI_ERR_WINDOW_CLOSED',
+        `fault window ${this.name} is closed; use the delta close() returned`,
+        {
+          details: { window: this.name },
+        },
+      );
     }
     return this.#delta();
   }
@@ -193,6 +200,8 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
       await waitForAcks(this.#deps.controlPlane, {
         selector: this.selector,
         revision,
+        ...(this.#writtenAtMs === undefined ? {} : { writtenAtMs: this.#writtenAtMs }),
+        graceFromMs: this.#writtenLocalMs,
         timeoutMs: this.#spec.ackTimeoutMs ?? this.#deps.ackTimeoutMs,
         policy: this.name,
         what: `the deletion of policy ${JSON.stringify(this.name)}`,
@@ -256,8 +265,12 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
     const status = 'status' in stored ? stored.status : undefined;
     this.#revision =
       typeof status?.revision === 'number' ? status.revision : (await this.#deps.controlPlane.nodes()).revision;
-    const writtenAt = status?.updated_at === undefined ? Number.NaN : Date.parse(status.updated_at);
-    this.#writtenAtMs = Number.isFinite(writtenAt) ? writtenAt : undefined;
+    if (this.#writtenLocalMs === 0) {
+      // The first write: instances last seen before it and never acking since are a restarted pod's old ones.
+      this.#writtenLocalMs = Date.now();
+      const writtenAt = status?.updated_at === undefined ? Number.NaN : Date.parse(status.updated_at);
+      this.#writtenAtMs = Number.isFinite(writtenAt) ? writtenAt : undefined;
+    }
     if (step.renew) this.#scheduleRenewal(renewalIntervalMs(this.#deps.leaseMs));
     return step.renew;
   }
@@ -281,7 +294,9 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
       await this.#write();
     } catch (err) {
       if (this.#stopped) return;
-      this.#notes.push(`renewing the lease of policy ${this.name} failed at ${new Date().toISOString()}: ${errorText(err)}`);
+      this.#notes.push(
+        `renewing the lease of policy ${this.name} failed at ${new Date().toISOString()}: ${errorText(err)}`,
+      );
       this.#scheduleRenewal(Math.min(RENEW_RETRY_MS, renewalIntervalMs(this.#deps.leaseMs)));
     }
   }

@@ -1,6 +1,6 @@
 // What a caller may pass to openFaultWindow, and the checks that run before anything is sent: every problem is
 // reported with its option path (e.g. `match.headers[0].name`), never with the policy path it would become.
-import { HfiError, type HeaderMatch, type Selector, type StringMatch } from '@hfi/core';
+import { type HeaderMatch, HfiError, type Selector, type StringMatch } from '@hfi/core';
 import { parseDurationMs } from '../cli/duration';
 import type { MetricSource } from '../metrics/source';
 
@@ -72,7 +72,8 @@ const MAX_DURATION_MS = 31_536_000_000;
 const NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{1,61})[A-Za-z0-9_]$/;
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A random policy name that passes the policy model's name rules. */
 export function defaultWindowName(): string {
@@ -142,12 +143,16 @@ export function parseWindowOptions(options: unknown): WindowSpec {
   if (options.name !== undefined && c.string(options.name, 'name')) {
     name = options.name;
     if (!NAME.test(name)) {
-      c.add('name', `must be 3 to 63 of A-Z a-z 0-9 _ -, not starting or ending with "-" (got ${JSON.stringify(name)})`);
+      c.add(
+        'name',
+        `must be 3 to 63 of A-Z a-z 0-9 _ -, not starting or ending with "-" (got ${JSON.stringify(name)})`,
+      );
     }
   }
 
   const selector: Selector = {};
-  if (options.selector === undefined) c.add('selector', 'selector is required (use { service: "*" } for every sidecar)');
+  if (options.selector === undefined)
+    c.add('selector', 'selector is required (use { service: "*" } for every sidecar)');
   else if (!isObject(options.selector)) c.add('selector', 'must be an object like { service, namespace }');
   else {
     c.unknownKeys(options.selector, 'selector', ['service', 'namespace']);
@@ -244,7 +249,8 @@ export function parseWindowOptions(options: unknown): WindowSpec {
     c.add('duration', 'must be milliseconds (a number) or a string like "60s"');
   } else durationMs = duration;
   if (typeof duration === 'number' || typeof duration === 'string') {
-    if (durationMs <= 0 && c.issues.every((i) => i.field !== 'duration')) c.add('duration', 'duration must be positive');
+    if (durationMs <= 0 && c.issues.every((i) => i.field !== 'duration'))
+      c.add('duration', 'duration must be positive');
     else if (durationMs > MAX_DURATION_MS) c.add('duration', 'duration must be at most one year');
   }
 

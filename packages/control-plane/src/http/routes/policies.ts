@@ -4,7 +4,9 @@ import { policyNotFound } from '../../policy/writes';
 import type { ListBody } from '../../watch/list-body';
 import type { WatchOutcome } from '../../watch/watch-hub';
 import { parseListQuery } from '../../watch/watch-query';
+import { logAccess } from '../access-log';
 import { type AppContext, sendJson, sendList } from '../context';
+import { errorBody, toHfiError } from '../errors';
 
 type NameParams = { Params: { name: string } };
 type ListRequest = FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>;
@@ -66,40 +68,82 @@ async function listPolicies(ctx: AppContext, request: ListRequest, reply: Fastif
   }
   const current = ctx.store.currentRevision();
   if (query.watch && query.revision === current && query.timeoutMs > 0) {
-    request.hfiWatch = true;
-    if (identity) ctx.connected.add(identity.instance);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      if (identity) ctx.connected.remove(identity.instance);
-    };
-    ctx.watches.hold(query.revision, query.timeoutMs, {
-      answer(body: ListBody, outcome: WatchOutcome) {
-        finish();
-        if (reply.sent || reply.raw.destroyed) return;
-        ctx.metrics.watchAnswered(outcome);
-        // On shutdown, tell keep-alive clients to reconnect (to another replica) rather than reuse this socket.
-        if (outcome === 'shutdown') reply.header('connection', 'close');
-        sendList(reply, body);
-      },
-      fail(err: unknown) {
-        finish();
-        if (!reply.sent && !reply.raw.destroyed) reply.send(err);
-      },
-      onDisconnect(listener: () => void) {
-        reply.raw.on('close', () => {
-          finish();
-          listener();
-        });
-      },
-    });
+    holdWatch(ctx, request, reply, query.revision, query.timeoutMs, identity?.instance);
     return reply;
   }
   if (!query.watch && etagMatches(request.headers['if-none-match'], current)) {
     return reply.code(304).header('etag', `"${current}"`).send();
   }
   return sendList(reply, await ctx.bodies.current());
+}
+
+/**
+ * Parks the request in the watch hub. The answer bypasses fastify's reply pipeline (one shared buffer written
+ * straight to the response): with 10,000 watches, per-reply framework work is most of the fan-out time.
+ */
+function holdWatch(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  revision: number,
+  timeoutMs: number,
+  instance: string | undefined,
+): void {
+  request.hfiWatch = true;
+  reply.hijack();
+  const res = reply.raw;
+  if (instance) ctx.connected.add(instance);
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (instance) ctx.connected.remove(instance);
+  };
+  const write = (status: number, body: Buffer | string, headers: Record<string, string>) => {
+    if (res.headersSent || res.destroyed) return;
+    res.on('finish', () =>
+      logAccess(ctx.log, {
+        method: request.method,
+        url: request.url,
+        status,
+        latencyMs: reply.elapsedTime,
+        requestId: request.id,
+        clientIp: request.ip,
+        userAgent: request.headers['user-agent'],
+      }),
+    );
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': request.id,
+      ...headers,
+    });
+    res.end(body);
+  };
+  ctx.watches.hold(revision, timeoutMs, {
+    answer(body: ListBody, outcome: WatchOutcome) {
+      finish();
+      if (res.headersSent || res.destroyed) return;
+      ctx.metrics.watchAnswered(outcome);
+      // On shutdown, tell keep-alive clients to reconnect (to another replica) rather than reuse this socket.
+      write(200, body.buffer, {
+        etag: `"${body.revision}"`,
+        ...(outcome === 'shutdown' ? { connection: 'close' } : {}),
+      });
+    },
+    fail(err: unknown) {
+      finish();
+      const hfi = toHfiError(err);
+      if (hfi.statusCode >= 500) request.log.error({ err, hfi_code: hfi.code }, 'watch failed');
+      write(hfi.statusCode, JSON.stringify(errorBody(hfi, request.id)), {});
+    },
+    onDisconnect(listener: () => void) {
+      res.on('close', () => {
+        finish();
+        listener();
+      });
+    },
+  });
 }
 
 function etagMatches(header: string | undefined, revision: number): boolean {

@@ -2,12 +2,11 @@
 // filter's watch with JSON the test sets), VM start-up through the proxy-wasm host, and metric readers.
 
 import { EventEmitter, once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Policy, PolicyWithStatus, RuleStatus } from '@hfi/core';
-import { PluginVm, type PluginVmOptions } from '../../host';
+import { loadPluginModule, PluginVm, type PluginVmOptions, type WasmModule } from '../../host';
 import type { LogRecord } from '../../host/log';
 import type { NodeIdentity } from '../../host/node-identity';
 import { createStatsStore, type EnvoyStatsStore } from '../../stats/store';
@@ -15,11 +14,11 @@ import { createStatsStore, type EnvoyStatsStore } from '../../stats/store';
 /** The build output; HFI_TEST_PLUGIN_WASM points the tests at another build (e.g. one without the runtime patch). */
 export const PLUGIN_PATH = process.env.HFI_TEST_PLUGIN_WASM ?? path.resolve(__dirname, '..', '..', '..', 'plugin.wasm');
 
-let pluginModule: WebAssembly.Module | undefined;
+let pluginModule: Promise<WasmModule> | undefined;
 
 /** The compiled plugin, compiled once per test file. */
-export function pluginWasm(): WebAssembly.Module {
-  pluginModule ??= new WebAssembly.Module(readFileSync(PLUGIN_PATH));
+export function pluginWasm(): Promise<WasmModule> {
+  pluginModule ??= loadPluginModule(PLUGIN_PATH);
   return pluginModule;
 }
 
@@ -142,7 +141,8 @@ export class CannedControlPlane {
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"store_unavailable"}');
         return;
       }
-      const body = this.mode === 'garbage' ? this.garbage : JSON.stringify({ revision: this.revision, policies: this.policies });
+      const body =
+        this.mode === 'garbage' ? this.garbage : JSON.stringify({ revision: this.revision, policies: this.policies });
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     };
     const holdMs = Number(url.searchParams.get('timeout_ms') ?? '0');
@@ -193,7 +193,7 @@ export async function startVm(options: StartOptions = {}): Promise<TestVm> {
   const stats = given ?? createStatsStore();
   const events = new EventEmitter();
   const vm = await PluginVm.start({
-    wasm: pluginWasm(),
+    wasm: await pluginWasm(),
     node: FRONTEND,
     clusters: controlPlane ? { [DEFAULT_CLUSTER]: controlPlane.baseUrl } : {},
     logLevel: 'debug',
@@ -213,7 +213,14 @@ export async function startVm(options: StartOptions = {}): Promise<TestVm> {
       };
       const timer = setTimeout(() => {
         events.off('log', onLog);
-        reject(new Error(`no matching log within ${timeoutMs} ms; last: ${vm.logs.slice(-5).map((r) => r.message).join(' | ')}`));
+        reject(
+          new Error(
+            `no matching log within ${timeoutMs} ms; last: ${vm.logs
+              .slice(-5)
+              .map((r) => r.message)
+              .join(' | ')}`,
+          ),
+        );
       }, timeoutMs);
       events.on('log', onLog);
     });
@@ -254,7 +261,11 @@ export const GET = (p: string, extra: [string, string][] = []): [string, string]
 ];
 
 /** A one-rule policy. */
-export function policy(name: string, rule: Policy['spec']['rules'][number], selector?: Policy['spec']['selector']): Policy {
+export function policy(
+  name: string,
+  rule: Policy['spec']['rules'][number],
+  selector?: Policy['spec']['selector'],
+): Policy {
   return { metadata: { name, version: '' }, spec: { ...(selector ? { selector } : {}), rules: [rule] } };
 }
 

@@ -12,12 +12,17 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export async function compileTestPlugin(): Promise<Buffer> {
+  return readFile(await testPluginPath());
+}
+
+/** The path of the compiled test plugin (compiling it first if needed). */
+export async function testPluginPath(): Promise<string> {
   const source = await readFile(path.join(__dirname, 'test-plugin.as'));
   const ascPackage = require.resolve('assemblyscript/package.json');
   const ascVersion = JSON.parse(await readFile(ascPackage, 'utf8')).version as string;
   const hash = createHash('sha256').update(source).update(ascVersion).digest('hex').slice(0, 16);
   const cached = path.join(os.tmpdir(), `hfi-host-test-plugin-${hash}.wasm`);
-  if (existsSync(cached)) return readFile(cached);
+  if (existsSync(cached)) return cached;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hfi-host-test-plugin-'));
   try {
     await writeFile(path.join(dir, 'test-plugin.ts'), source);
@@ -28,7 +33,7 @@ export async function compileTestPlugin(): Promise<Buffer> {
     const staging = `${cached}.${process.pid}.tmp`;
     await writeFile(staging, wasm);
     await rename(staging, cached);
-    return wasm;
+    return cached;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
