@@ -82,6 +82,29 @@ export const ERROR_CATALOGUE = {
     message: 'A targeted sidecar did not acknowledge the policy in time',
   },
   HFI_ERR_WINDOW_CLOSED: { status: 409, wire: 'window_closed', message: 'The fault window is closed' },
+  // Jest preset and matchers (@hfi/jest-preset)
+  HFI_ERR_PRESET_CONFIG: { status: 500, wire: 'invalid_config', message: 'The hfi Jest preset configuration is invalid' },
+  HFI_ERR_PRESET_NOT_SET_UP: {
+    status: 500,
+    wire: 'preset_not_set_up',
+    message: "The hfi Jest preset's global setup has not run in this process",
+  },
+  HFI_ERR_PRESET_LEFTOVER: {
+    status: 409,
+    wire: 'policies_left_open',
+    message: 'Fault policies were left open when the test run ended',
+  },
+  HFI_ERR_UNKNOWN_SERVICE: { status: 404, wire: 'unknown_service', message: 'No service with that name is configured' },
+  HFI_ERR_METRICS_SOURCE_UNAVAILABLE: {
+    status: 501,
+    wire: 'not_available',
+    message: 'The configured metric source is not available in this installation',
+  },
+  HFI_ERR_MATCHER_USAGE: {
+    status: 400,
+    wire: 'invalid_input',
+    message: 'An hfi matcher was called with a subject or arguments it cannot check',
+  },
   // Kubernetes and Prometheus metric sources (SDK)
   HFI_ERR_KUBERNETES_API: {
     status: 502,

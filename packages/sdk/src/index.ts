@@ -23,6 +23,8 @@ export {
   HfiClient,
   type HfiClientOptions,
 } from './hfi-client';
+// Kubernetes manifests for Istio (hfi k8s manifests)
+export * from './k8s/manifests/index';
 // Metrics: snapshots, deltas, histogram math, metric sources
 export * from './metrics/index';
 export { SDK_VERSION } from './version';
@@ -35,5 +37,3 @@ export {
   formatSelector,
   mismatchReasons,
 } from './window/index';
-// Kubernetes manifests for Istio (hfi k8s manifests)
-export * from './k8s/manifests/index';

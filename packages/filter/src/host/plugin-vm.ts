@@ -39,7 +39,7 @@ export interface PluginVmOptions {
   vmConfig?: string;
   /** Default `hfi`. */
   rootId?: string;
-  /** Default `` (Istio leaves it empty). */
+  /** Default empty, as Istio leaves it. */
   vmId?: string;
   /** `plugin_name`; default `hfi`. */
   pluginName?: string;
@@ -77,7 +77,7 @@ interface PendingCall {
   controller: AbortController;
 }
 
-/** Reads, compiles and caches nothing: every call compiles (a pool compiles once and shares the module). */
+/** Reads and compiles a plugin; a compiled module is returned as is (a pool compiles once for all its VMs). */
 export async function loadPluginModule(wasm?: Uint8Array | string | WasmModule): Promise<WasmModule> {
   if (isWasmModule(wasm)) return wasm;
   let bytes: Uint8Array;
