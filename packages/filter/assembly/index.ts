@@ -172,6 +172,10 @@ class HfiRoot extends RootContext {
     this.delayHistogram = defineMetric(MetricTypeValues.Histogram, METRIC_DELAY_MS);
     if (this.abortsMetric < 0 || this.delaysMetric < 0 || this.delayHistogram < 0)
       warn('the proxy refused to define a metric');
+    // Operators grep sidecar logs for these lines to confirm the plugin and its metric names (the seed's check 3).
+    info('Defined metric: ' + METRIC_ABORTS);
+    info('Defined metric: ' + METRIC_DELAYS);
+    info('Defined metric: ' + METRIC_DELAY_MS);
     this.metricsDefined = true;
   }
 

@@ -68,7 +68,8 @@ export class MemoryStore implements PolicyStore {
   private readonly listeners = new Set<(revision: number) => void>();
   private readonly acks = new Map<string, NodeAck>();
   private readonly queue: Op[] = [];
-  private draining: Promise<void> | undefined;
+  private draining = false;
+  private drained: Promise<void> = Promise.resolve();
   private closed = false;
 
   async start(): Promise<void> {}
@@ -76,7 +77,7 @@ export class MemoryStore implements PolicyStore {
   async close(): Promise<void> {
     this.closed = true;
     // Writes already accepted finish before the caller tears anything down.
-    await this.draining;
+    await this.drained;
     this.listeners.clear();
   }
 
@@ -155,13 +156,23 @@ export class MemoryStore implements PolicyStore {
         return;
       }
       this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = undefined;
-      });
+      if (!this.draining) {
+        this.draining = true;
+        this.drained = this.drain();
+      }
     });
   }
 
+  /** Runs until the queue is empty; the flag drops in the same tick as the last check, so no write is stranded. */
   private async drain(): Promise<void> {
+    try {
+      await this.drainQueue();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const draft = new Draft(this.state);

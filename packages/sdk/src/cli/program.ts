@@ -5,6 +5,7 @@ import { registerControlPlaneCommand } from './commands/control-plane';
 import { registerK8sCommands } from './commands/k8s';
 import { registerNodesCommand } from './commands/nodes';
 import { registerPolicyCommands } from './commands/policy';
+import { registerSidecarCommand } from './commands/sidecar';
 import { CommandContext } from './context';
 import { errorLine } from './error-line';
 import { addGlobalOptions } from './global-options';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerNodesCommand(program, ctx);
   registerControlPlaneCommand(program, ctx);
   registerK8sCommands(program, ctx);
+  registerSidecarCommand(program, ctx);
   addUsageHints(program);
   return program;
 }

@@ -230,17 +230,24 @@ describe('KubernetesSource against a fake API server', () => {
   test('never has more proxy requests in flight than `concurrency`, and uses all of it', async () => {
     const limit = 4;
     const total = 10;
-    // Holds each proxy request until `limit` are waiting (or every pod has been asked), then releases them all.
+    // Holds proxy requests until `limit` are waiting (or every pod has been asked), then keeps them a further
+    // 100 ms before releasing them together: a bounded client cannot send another request while they are held, an
+    // unbounded one sends the rest at once and they pile up here, raising the fake's in-flight maximum.
     let held: (() => void)[] = [];
     let received = 0;
+    let releasing = false;
     const gate: FakeProxyBackend = async ({ pod }) => {
       received++;
       await new Promise<void>((resolve) => {
         held.push(resolve);
-        if (held.length >= limit || received === total) {
-          const release = held;
-          held = [];
-          for (const r of release) r();
+        if (!releasing && (held.length >= limit || received === total)) {
+          releasing = true;
+          setTimeout(() => {
+            const batch = held;
+            held = [];
+            releasing = false;
+            for (const release of batch) release();
+          }, 100);
         }
       });
       return sidecar(Number(pod.metadata.name.split('-')[1])).store.renderPrometheus();

@@ -255,7 +255,8 @@ export class FaultWindow implements AsyncDisposable, ExitClosable {
 
   /** Writes the policy with the lease that fits the time left; returns whether another write is due later. */
   async #write(): Promise<boolean> {
-    const remainingMs = this.endsAtMs - Date.now();
+    // The first write always happens, however short the window; a renewal past the end does not.
+    const remainingMs = Math.max(this.endsAtMs - Date.now(), this.#wrote ? 0 : 1);
     if (remainingMs <= 0) return false;
     const step = leaseStep(remainingMs, this.#deps.leaseMs);
     const policy = buildWindowPolicy(this.#spec, step.durationSeconds);
