@@ -8,5 +8,6 @@ hfi k8s manifests --token example-token-change-me >examples/k8s/mesh.yaml
 hfi k8s dashboard >examples/k8s/grafana-dashboard.json
 hfi k8s prometheus-rules >examples/k8s/prometheus-rules.yaml
 # Same content, in the repository's JSON style.
-npx biome format --write examples/k8s/grafana-dashboard.json >/dev/null
+npx biome format --write examples/k8s/grafana-dashboard.json >/dev/null 2>&1 ||
+  { echo 'biome format failed on examples/k8s/grafana-dashboard.json' >&2; exit 1; }
 echo "examples/k8s: mesh.yaml, grafana-dashboard.json and prometheus-rules.yaml rendered"

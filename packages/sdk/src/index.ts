@@ -24,7 +24,7 @@ export {
   type HfiClientOptions,
 } from './hfi-client';
 // Kubernetes manifests for Istio (hfi k8s manifests)
-export * from './k8s/manifests/index';
+export * from './k8s/index';
 // Metrics: snapshots, deltas, histogram math, metric sources
 export * from './metrics/index';
 export { SDK_VERSION } from './version';

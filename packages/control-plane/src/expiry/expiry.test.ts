@@ -125,6 +125,7 @@ describe('Expirer (fake timers)', () => {
     await store.put(newRecord(policy('later', 10), t0), 'upsert');
     await store.put(newRecord(policy('sooner', 2), t0), 'upsert');
     await store.put(newRecord(policy('forever'), t0), 'upsert');
+    await jest.advanceTimersByTimeAsync(0); // let the sweep the last change started run
     expect(jest.getTimerCount()).toBe(1);
 
     await jest.advanceTimersByTimeAsync(1999);
@@ -151,6 +152,7 @@ describe('Expirer (fake timers)', () => {
     expect(jest.getTimerCount()).toBe(0);
     // The store announces the write; the expirer learns of it only through onChange.
     await store.put(newRecord(policy('remote', 1), Date.now()), 'upsert');
+    await jest.advanceTimersByTimeAsync(0);
     expect(jest.getTimerCount()).toBe(1);
     await jest.advanceTimersByTimeAsync(1000);
     expect(expired).toEqual(['remote']);

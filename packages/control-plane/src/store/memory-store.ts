@@ -163,17 +163,16 @@ export class MemoryStore implements PolicyStore {
     });
   }
 
-  /** Runs until the queue is empty; the flag drops in the same tick as the last check, so no write is stranded. */
+  /**
+   * Runs until the queue is empty. The flag drops in the same synchronous step as the last emptiness check, so a
+   * write queued by a continuation of this batch always starts a new drain.
+   */
   private async drain(): Promise<void> {
-    try {
-      await this.drainQueue();
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private async drainQueue(): Promise<void> {
-    while (this.queue.length > 0) {
+    for (;;) {
+      if (this.queue.length === 0) {
+        this.draining = false;
+        return;
+      }
       const batch = this.queue.splice(0);
       const draft = new Draft(this.state);
       const outcomes = batch.map((op) => {

@@ -78,7 +78,7 @@ export function createMetricSource(runtime: PresetRuntime): MetricSource {
   if (metrics.source === 'direct') {
     const targets = services
       .filter((s): s is PublishedService & { adminUrl: string } => s.adminUrl !== undefined)
-      .map((s) => ({ url: s.adminUrl, pod: s.pod, labels: { ...s.labels, namespace: s.namespace } }));
+      .map((s) => ({ url: s.adminUrl, pod: s.pod ?? s.adminUrl, labels: { ...s.labels, namespace: s.namespace } }));
     return new DirectSource(targets);
   }
   if (metrics.source === 'kubernetes') {

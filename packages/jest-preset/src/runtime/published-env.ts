@@ -17,8 +17,8 @@ export const PUBLISHED_ENV = {
 export interface PublishedService {
   name: string;
   namespace: string;
-  /** Key of this service's sidecar in metric snapshots (and its pod name). */
-  pod: string;
+  /** local: the sidecar's pod name, its key in metric snapshots. (kubernetes: pods are found by labels.) */
+  pod?: string;
   labels: Record<string, string>;
   /** Where tests send requests: the local sidecar's proxy, or the configured URL in kubernetes mode. */
   url?: string;

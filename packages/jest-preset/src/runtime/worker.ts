@@ -89,8 +89,8 @@ export interface ServiceHandle {
   readonly namespace: string;
   /** Where tests send requests so they pass through the sidecar (local) or reach the service (kubernetes). */
   readonly url: string;
-  /** The sidecar's key in metric snapshots (its pod name in local mode). */
-  readonly pod: string;
+  /** local: the sidecar's pod name, its key in metric snapshots. */
+  readonly pod: string | undefined;
   /** local: the sidecar's admin endpoints, e.g. `${adminUrl}/stats/prometheus`. */
   readonly adminUrl: string | undefined;
   /** local: the workload behind the sidecar. */

@@ -20,6 +20,8 @@ export {
 } from './extract';
 export { type FlushWaitOptions, type FlushWaitResult, waitForHistogramFlush } from './flush';
 export { subtractHistograms, sumHistograms, toHistogramDelta } from './histogram-value';
+export { type KubernetesClientModule, loadKubernetesClient } from './kubernetes-client';
+export { KubernetesSource, type KubernetesSourceOptions } from './kubernetes-source';
 export { parsePodMetrics } from './pod-metrics';
 export {
   type PromFamily,
@@ -28,6 +30,12 @@ export {
   parsePrometheusText,
   parsePromNumber,
 } from './prom-text';
+export {
+  PrometheusSource,
+  type PrometheusSourceOptions,
+  parsePrometheusDuration,
+  type ScrapeWait,
+} from './prometheus-source';
 export { histogramQuantile } from './quantile';
 export type { MetricSource } from './source';
 export type {

@@ -6,9 +6,9 @@
 // import is compiled in Node's main context with Node's own loader (vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER),
 // which Node 20.19+ provides; Node prints an ExperimentalWarning for it once.
 import { pathToFileURL } from 'node:url';
-import { constants as vmConstants, Script } from 'node:vm';
-import type * as K8s from '@kubernetes/client-node';
+import { Script, constants as vmConstants } from 'node:vm';
 import { HfiError } from '@hfi/core';
+import type * as K8s from '@kubernetes/client-node';
 
 export type KubernetesClientModule = typeof K8s;
 

@@ -37,7 +37,12 @@ function sidecar(aborts = 0, delays = 0): Sidecar {
     store.recordMetric(h, 120n);
   }
   store.flush();
-  return { store, aborts: a, delays: d, backend: ({ path }) => store.renderPrometheus({ usedOnly: path.includes('usedonly') }) };
+  return {
+    store,
+    aborts: a,
+    delays: d,
+    backend: ({ path }) => store.renderPrometheus({ usedOnly: path.includes('usedonly') }),
+  };
 }
 
 const fakes: FakeKubeApiServer[] = [];
@@ -103,7 +108,12 @@ describe('KubernetesSource against a fake API server', () => {
     expect(list).toHaveLength(1);
     expect(list[0]?.query.labelSelector).toBe('app=frontend');
     expect(list[0]?.authorization).toBe(`Bearer ${f.token}`);
-    expect(f.requests.filter((r) => r.path.includes('/proxy/')).map((r) => r.path).sort()).toEqual([
+    expect(
+      f.requests
+        .filter((r) => r.path.includes('/proxy/'))
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual([
       '/api/v1/namespaces/demo/pods/frontend-5f7d8-abcde:15090/proxy/stats/prometheus',
       '/api/v1/namespaces/demo/pods/frontend-5f7d8-fghij:15090/proxy/stats/prometheus',
     ]);
@@ -286,7 +296,12 @@ describe('KubernetesSource against a fake API server', () => {
     const src = new KubernetesSource({ namespace: 'demo', kubeconfig: f.kubeconfig({ token: 'expired-token' }) });
     const err = await caught(src.snapshot());
     expect(err.code).toBe('HFI_ERR_KUBERNETES_API');
-    expect(err.details).toMatchObject({ status: 401, reason: 'Unauthorized', namespace: 'demo', context: 'fake-cluster' });
+    expect(err.details).toMatchObject({
+      status: 401,
+      reason: 'Unauthorized',
+      namespace: 'demo',
+      context: 'fake-cluster',
+    });
     expect(err.message).toMatch(/^listing pods \(any label in namespace "demo" .*\) failed: HTTP 401 Unauthorized/);
     expect(err.message).toContain('credentials');
     expect(f.requests.some((r) => r.path.includes('/proxy/'))).toBe(false);
@@ -363,7 +378,9 @@ describe('KubernetesSource against a fake API server', () => {
   test('rejects bad options before touching the API', () => {
     expect(() => new KubernetesSource({ port: 0 })).toThrow(expect.objectContaining({ field: 'port' }));
     expect(() => new KubernetesSource({ path: 'stats' })).toThrow(expect.objectContaining({ field: 'path' }));
-    expect(() => new KubernetesSource({ namespace: 'Demo_1' })).toThrow(expect.objectContaining({ field: 'namespace' }));
+    expect(() => new KubernetesSource({ namespace: 'Demo_1' })).toThrow(
+      expect.objectContaining({ field: 'namespace' }),
+    );
   });
 
   test('a kubeconfig without the named context is a config error', async () => {

@@ -7,8 +7,8 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { CoreV1Api, KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { HfiError } from '@hfi/core';
+import type { CoreV1Api, KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { loadKubernetesClient } from './kubernetes-client';
 import { parsePodMetrics } from './pod-metrics';
 import type { MetricSource } from './source';

@@ -54,7 +54,10 @@ const HISTOGRAM_SERIES = {
   sum: `${HFI_METRICS.delayDuration}_sum`,
   count: `${HFI_METRICS.delayDuration}_count`,
 } as const;
+/** Prometheus's own series per target: 1 when its latest scrape succeeded, 0 when it failed. */
+const UP = 'up';
 const SERIES_NAMES: readonly string[] = [
+  UP,
   HFI_METRICS.aborts,
   HFI_METRICS.delays,
   HISTOGRAM_SERIES.bucket,
@@ -130,7 +133,10 @@ export class PrometheusSource implements MetricSource {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new HfiError('HFI_ERR_CONFIG', `Prometheus URL must be http(s): ${o.url}`, { field: 'url' });
     }
-    this.base = url.toString().replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+    this.base = url
+      .toString()
+      .replace(/\/+$/, '')
+      .replace(/\/api\/v1$/, '');
     this.matchers = selectorMatchers(o.selector);
     this.podLabel = o.podLabel ?? 'pod';
     if (!LABEL_NAME.test(this.podLabel)) {
@@ -172,25 +178,37 @@ export class PrometheusSource implements MetricSource {
         { details: { source: this.describe(), timeMs } },
       );
     }
-    const groups = new Map<string, VectorSample[]>();
-    for (const s of samples) {
-      const key = this.podKey(s.metric);
-      let list = groups.get(key);
-      if (list === undefined) groups.set(key, (list = []));
-      list.push(s);
-    }
+    const groups = groupBy(samples, (s) => this.podKey(s.metric));
     const pods: PodSample[] = [];
     for (const [key, series] of groups) {
-      pods.push({
+      const sample: PodSample = {
         pod: key,
         labels: commonLabels(series),
         scrapedAtMs: scrapes.get(key) ?? timeMs,
         metrics: podMetrics(series),
-      });
+      };
+      // Only `up` left and some of it 0: the sidecar's series went stale because its scrape failed.
+      const failed = series.filter((s) => s.metric.__name__ === UP && parsePromNumber(s.value[1]) === 0);
+      if (failed.length > 0 && series.every((s) => s.metric.__name__ === UP)) {
+        const instances = failed.map((s) => `${s.metric.instance} (job ${s.metric.job})`).join(', ');
+        sample.error = `Prometheus's latest scrape of ${instances} failed (up == 0)`;
+      }
+      pods.push(sample);
     }
     const missing = pods.filter(
-      (p) => p.metrics.aborts === undefined || p.metrics.delays === undefined || p.metrics.delayHistogram === undefined,
+      (p) =>
+        p.error === undefined &&
+        (p.metrics.aborts === undefined || p.metrics.delays === undefined || p.metrics.delayHistogram === undefined),
     );
+    if (pods.every((p) => p.error !== undefined)) {
+      throw new HfiError(
+        'HFI_ERR_METRICS_SCRAPE',
+        `Prometheus could not scrape any target matching ${this.selector(SERIES_NAMES)}: ${pods
+          .map((p) => `${p.pod}: ${p.error}`)
+          .join('; ')}`,
+        { details: { source: this.describe(), errors: Object.fromEntries(pods.map((p) => [p.pod, p.error])) } },
+      );
+    }
     if (missing.length > 0) await this.addRelatedNames(missing, timeMs);
     pods.sort((a, b) => a.pod.localeCompare(b.pod));
     return { takenAtMs: timeMs, pods };
@@ -212,7 +230,7 @@ export class PrometheusSource implements MetricSource {
       });
       intervalMs ??= await this.scrapeIntervalMs();
       timeoutMs ??= 2 * intervalMs + 10_000;
-      const stale = [...scrapes].filter(([, ts]) => ts <= afterMs);
+      const stale = [...scrapes].filter(([, ts]) => ts <= afterMs).sort(([x], [y]) => x.localeCompare(y));
       if (scrapes.size > 0 && stale.length === 0) {
         return { evaluationTimeMs: now, lastScrapeMs: Object.fromEntries(scrapes) };
       }
@@ -256,7 +274,11 @@ export class PrometheusSource implements MetricSource {
   /** Per pod key, the oldest latest-scrape time among its targets; `onJobs` gets the interval of the jobs seen. */
   private async lastScrapes(timeMs: number, onJobs?: (intervalMs: number) => void): Promise<Map<string, number>> {
     const by = [...new Set([this.podLabel, 'namespace', 'instance', 'job'])].join(', ');
-    const rows = await this.query(`min by (${by}) (timestamp(${this.selector(SERIES_NAMES)}))`, timeMs);
+    // timestamp() drops __name__, so it is applied per name and the results joined with `or` (which keeps one
+    // series per label set); one selector over every name would give duplicate label sets, a query error. `up`
+    // comes first: it exists for every target Prometheus has tried to scrape, even when the scrape failed.
+    const perName = SERIES_NAMES.map((name) => `timestamp(${name}{${this.matchers}})`).join(' or ');
+    const rows = await this.query(`min by (${by}) (${perName})`, timeMs);
     const out = new Map<string, number>();
     for (const row of rows) {
       const key = this.podKey(row.metric);
@@ -349,6 +371,17 @@ export class PrometheusSource implements MetricSource {
   }
 }
 
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [item]);
+    else list.push(item);
+  }
+  return groups;
+}
+
 /** Labels every series of the pod shares (its target labels), without `__name__` and `le`. */
 function commonLabels(series: readonly VectorSample[]): Record<string, string> {
   const [first, ...rest] = series;
@@ -361,13 +394,7 @@ function commonLabels(series: readonly VectorSample[]): Record<string, string> {
 }
 
 function podMetrics(series: readonly VectorSample[]): PodMetrics {
-  const byName = new Map<string, VectorSample[]>();
-  for (const s of series) {
-    const name = s.metric.__name__ ?? '';
-    let list = byName.get(name);
-    if (list === undefined) byName.set(name, (list = []));
-    list.push(s);
-  }
+  const byName = groupBy(series, (s) => s.metric.__name__ ?? '');
   // Several series of one family (labels added by tag extraction) add up to the proxy's total, as on the page.
   const total = (name: string): number | undefined => {
     const list = byName.get(name);
@@ -400,8 +427,8 @@ function histogram(byName: Map<string, VectorSample[]>): HistogramValue | undefi
   const perSeries = new Map<string, HistogramValue>();
   const of = (m: Record<string, string>): HistogramValue => {
     const k = seriesKey(m);
-    let h = perSeries.get(k);
-    if (h === undefined) perSeries.set(k, (h = { buckets: [], sum: 0, count: 0 }));
+    const h = perSeries.get(k) ?? { buckets: [], sum: 0, count: 0 };
+    perSeries.set(k, h);
     return h;
   };
   for (const b of buckets) {

@@ -90,7 +90,11 @@ export interface FakeKubeApiServer extends AsyncDisposable {
   resetCounters(): void;
   addPod(spec: FakePodSpec & { backend?: FakeProxyBackend }): PodObject;
   /** Changes a pod in place (same UID): phase, IP, restart counts, labels. */
-  updatePod(namespace: string, name: string, change: Partial<Omit<FakePodSpec, 'name' | 'namespace' | 'uid'>>): PodObject;
+  updatePod(
+    namespace: string,
+    name: string,
+    change: Partial<Omit<FakePodSpec, 'name' | 'namespace' | 'uid'>>,
+  ): PodObject;
   removePod(namespace: string, name: string): void;
   setBackend(namespace: string, name: string, backend: FakeProxyBackend | undefined): void;
   pods(namespace?: string): PodObject[];
@@ -180,18 +184,31 @@ export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions =
       requirements = parseLabelSelector(query.get('labelSelector') ?? '');
     } catch (err) {
       if (!(err instanceof LabelSelectorError)) throw err;
-      return sendStatus(res, statusObject(400, `unable to parse requirement: ${err.message}`));
+      sendStatus(res, statusObject(400, `unable to parse requirement: ${err.message}`));
+      return;
     }
     const all = [...entries.values()]
       .filter((e) => namespace === undefined || e.pod.metadata.namespace === namespace)
       .filter((e) => matchesLabels(requirements, e.pod.metadata.labels))
-      .sort((a, b) => key(a.pod.metadata.namespace, a.pod.metadata.name).localeCompare(key(b.pod.metadata.namespace, b.pod.metadata.name)));
+      .sort((a, b) =>
+        key(a.pod.metadata.namespace, a.pod.metadata.name).localeCompare(
+          key(b.pod.metadata.namespace, b.pod.metadata.name),
+        ),
+      );
     const offset = Number(Buffer.from(query.get('continue') ?? '', 'base64url').toString() || '0');
     const limit = Number(query.get('limit') ?? '0');
     const page = limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset);
     const more = limit > 0 && offset + limit < all.length;
     const token = more ? Buffer.from(String(offset + limit)).toString('base64url') : undefined;
-    sendJson(res, 200, podListObject(page.map((e) => e.pod), String(resourceVersion), token));
+    sendJson(
+      res,
+      200,
+      podListObject(
+        page.map((e) => e.pod),
+        String(resourceVersion),
+        token,
+      ),
+    );
   }
 
   async function proxy(namespace: string, target: string, path: string, req: IncomingMessage, res: ServerResponse) {
@@ -205,7 +222,10 @@ export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions =
     if (ip === undefined) {
       return sendStatus(res, statusObject(503, `error trying to reach service: pod ${name} has no IP address`));
     }
-    const refused = statusObject(503, `error trying to reach service: dial tcp ${ip}:${port}: connect: connection refused`);
+    const refused = statusObject(
+      503,
+      `error trying to reach service: dial tcp ${ip}:${port}: connect: connection refused`,
+    );
     const backend = e.backend ?? options.defaultBackend;
     if (backend === undefined) return sendStatus(res, refused);
     if (typeof backend === 'string') return forward(backend, path, req, res, refused);
@@ -222,7 +242,10 @@ export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions =
 
   function forward(base: string, path: string, req: IncomingMessage, res: ServerResponse, refused: StatusObject) {
     return new Promise<void>((resolve) => {
-      const upstream = request(new URL(path, base), { method: 'GET', headers: { accept: req.headers.accept ?? '*/*' } });
+      const upstream = request(new URL(path, base), {
+        method: 'GET',
+        headers: { accept: req.headers.accept ?? '*/*' },
+      });
       upstream.on('response', (up) => {
         res.writeHead(up.statusCode ?? 502, {
           ...(up.headers['content-type'] ? { 'content-type': up.headers['content-type'] } : {}),
@@ -281,7 +304,8 @@ export async function startFakeKubeApiServer(options: FakeKubeApiServerOptions =
       const [, namespace, name] = m as unknown as [string, string, string];
       if (!allowed({ verb: 'get', resource: 'pods', namespace, name })) return;
       const e = entries.get(key(namespace, name));
-      if (e === undefined) return sendStatus(res, statusObject(404, `pods "${name}" not found`, { name, kind: 'pods' }));
+      if (e === undefined)
+        return sendStatus(res, statusObject(404, `pods "${name}" not found`, { name, kind: 'pods' }));
       return sendJson(res, 200, { apiVersion: 'v1', kind: 'Pod', ...e.pod });
     }
     m = NAMESPACE_PATH.exec(path);

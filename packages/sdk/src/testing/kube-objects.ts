@@ -129,10 +129,10 @@ function containerStatus(
   running: boolean,
   startedAt: string,
 ): ContainerStatusObject {
-  const state = running
+  const state: ContainerStatusObject['state'] = running
     ? { running: { startedAt } }
-    : { waiting: { reason: 'ContainerCreating' } as Record<string, unknown> };
-  const lastState =
+    : { waiting: { reason: 'ContainerCreating' } };
+  const lastState: ContainerStatusObject['lastState'] =
     restartCount > 0
       ? {
           terminated: {
@@ -227,9 +227,7 @@ export function podObject(spec: FakePodSpec, index: number, resourceVersion: str
       phase,
       conditions,
       qosClass: 'Burstable',
-      ...(podIP === undefined
-        ? {}
-        : { podIP, podIPs: [{ ip: podIP }], hostIP: '172.18.0.3', startTime: created }),
+      ...(podIP === undefined ? {} : { podIP, podIPs: [{ ip: podIP }], hostIP: '172.18.0.3', startTime: created }),
       initContainerStatuses: [
         {
           ...containerStatus('istio-init', ISTIO_PROXY_IMAGE, 0, false, created),

@@ -56,22 +56,15 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
     }
     if (part.startsWith('!')) return { key: checkKey(part.slice(1).trim()), op: 'doesnotexist' };
     if (part !== '' && !/[\s=!()]/.test(part)) return { key: checkKey(part), op: 'exists' };
-    throw new LabelSelectorError(`unable to parse requirement: "${part}"`);
+    throw new LabelSelectorError(`"${part}"`);
   });
 }
 
 export function matchesLabels(requirements: readonly LabelRequirement[], labels: Record<string, string> = {}): boolean {
   return requirements.every((r) => {
     const has = Object.hasOwn(labels, r.key);
-    switch (r.op) {
-      case 'exists':
-        return has;
-      case 'doesnotexist':
-        return !has;
-      case 'in':
-        return has && r.values.includes(labels[r.key] as string);
-      case 'notin':
-        return !has || !r.values.includes(labels[r.key] as string);
-    }
+    if (!('values' in r)) return has === (r.op === 'exists');
+    const listed = has && r.values.includes(labels[r.key] as string);
+    return r.op === 'in' ? listed : !listed;
   });
 }

@@ -88,6 +88,18 @@ export function describeStoreContract(label: string, make: () => Promise<PolicyS
       expect(acks).toEqual([{ node: { ...node, applied_revision: 2 }, seenAtMs: now }]);
     });
 
+    test('concurrent writes all land, each with its own revision, in arrival order', async () => {
+      const start = store.currentRevision();
+      const writes = Array.from({ length: 40 }, (_, i) => store.put(newRecord(policy(`con-${i % 10}`), i), 'upsert'));
+      const revisions = (await Promise.all(writes)).map((r) => r.revision);
+      expect(revisions).toEqual(Array.from({ length: 40 }, (_, i) => start + i + 1));
+      const snap = await store.list();
+      expect(snap.revision).toBe(start + 40);
+      expect(snap.records.map((r) => [r.policy.metadata.name, r.writtenAtMs])).toEqual(
+        Array.from({ length: 10 }, (_, i) => [`con-${i}`, 30 + i]),
+      );
+    });
+
     test('check() is ok while open', async () => {
       expect(await store.check()).toEqual({ ok: true });
     });

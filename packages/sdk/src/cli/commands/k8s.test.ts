@@ -20,6 +20,7 @@ async function hfi(args: string[], env: Record<string, string> = {}) {
   return { code, stdout, stderr };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the assertions walk arbitrary manifest JSON
 type Json = Record<string, any>;
 
 function documents(yamlText: string): Json[] {
@@ -103,10 +104,16 @@ describe('hfi k8s manifests', () => {
   });
 
   it.each([
-    [['--etcd-replicas', '4'], 'Error: --etcd-replicas: 4 is even; use an odd number (1, 3, 5, 7 or 9) so a quorum survives failures (HFI_ERR_CONFIG)'],
+    [
+      ['--etcd-replicas', '4'],
+      'Error: --etcd-replicas: 4 is even; use an odd number (1, 3, 5, 7 or 9) so a quorum survives failures (HFI_ERR_CONFIG)',
+    ],
     [['--replicas', 'two'], 'Error: --replicas: "two" is not a whole number from 1 to 20 (HFI_ERR_CONFIG)'],
     [['-o', 'xml'], 'Error: --output: "xml" is not one of yaml, json (HFI_ERR_CONFIG)'],
-    [['--target-selector', 'frontend'], 'Error: --target-selector: "frontend" is not key=value (e.g. app=frontend) (HFI_ERR_CONFIG)'],
+    [
+      ['--target-selector', 'frontend'],
+      'Error: --target-selector: "frontend" is not key=value (e.g. app=frontend) (HFI_ERR_CONFIG)',
+    ],
   ])('%j fails with exit 1 and one error line', async (flags, line) => {
     const run = await hfi(['k8s', 'manifests', ...SHA, ...flags]);
     expect(run.code).toBe(EXIT_FAILURE);
@@ -137,7 +144,10 @@ describe('hfi k8s dashboard and prometheus-rules', () => {
     const run = await hfi(['k8s', 'prometheus-rules', '--namespace', 'monitoring']);
     expect(run.code).toBe(EXIT_OK);
     const [rule] = documents(run.stdout);
-    expect(rule).toMatchObject({ kind: 'PrometheusRule', metadata: { name: 'hfi-fault-alerts', namespace: 'monitoring' } });
+    expect(rule).toMatchObject({
+      kind: 'PrometheusRule',
+      metadata: { name: 'hfi-fault-alerts', namespace: 'monitoring' },
+    });
     expect(rule.spec.groups[0].rules.map((r: Json) => r.alert)).toEqual(['HfiFaultsWithoutPolicy', 'HfiAbortRateHigh']);
   });
 });

@@ -1,9 +1,8 @@
 // `hfi k8s`: what running hfi in an Istio mesh takes — the manifests, the Grafana dashboard and example alerts.
 import type { Command } from 'commander';
-import { dashboardJson } from '../../k8s/manifests/dashboard';
+import { dashboardJson, renderManifests, renderPrometheusRule } from '../../k8s/index';
 import { TOKEN_SECRET, TOKEN_SECRET_KEY } from '../../k8s/manifests/names';
 import { DEFAULT_ETCD_IMAGE, DEFAULT_IMAGE, MANIFEST_DEFAULTS } from '../../k8s/manifests/options';
-import { renderManifests, renderPrometheusRule } from '../../k8s/manifests/render';
 import type { CommandContext } from '../context';
 
 interface ManifestFlags {
@@ -56,7 +55,11 @@ export function registerK8sCommands(program: Command, ctx: CommandContext): void
     .command('manifests')
     .description('print the manifests that run the control plane, etcd and the plugin in an Istio mesh')
     .option('--namespace <name>', 'namespace of the control plane and etcd', MANIFEST_DEFAULTS.namespace)
-    .option('--target-namespace <name>', 'namespace of the workloads to inject faults into', MANIFEST_DEFAULTS.targetNamespace)
+    .option(
+      '--target-namespace <name>',
+      'namespace of the workloads to inject faults into',
+      MANIFEST_DEFAULTS.targetNamespace,
+    )
     .option(
       '--target-selector <labels>',
       'pod labels the plugin applies to, key=value[,key=value]; "" for every workload in the target namespace',
@@ -78,7 +81,11 @@ export function registerK8sCommands(program: Command, ctx: CommandContext): void
     .option('--no-envoyfilter', 'leave out the EnvoyFilter that adds the plugin metrics to the stats inclusion list')
     .option('--no-dashboard', 'leave out the Grafana dashboard ConfigMap')
     .option('--prometheus-rule', 'add the PrometheusRule with the example alerts')
-    .option('-o, --output <format>', 'yaml (multi-document, with comments) or json (a v1 List)', MANIFEST_DEFAULTS.output)
+    .option(
+      '-o, --output <format>',
+      'yaml (multi-document, with comments) or json (a v1 List)',
+      MANIFEST_DEFAULTS.output,
+    )
     .addHelpText('after', MANIFESTS_HELP)
     .action((flags: ManifestFlags, command: Command) => {
       try {

@@ -80,13 +80,7 @@ export function controlPlaneDeploymentDocument(options: ManifestOptions): Manife
                 image: options.image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['hfi'],
-                args: [
-                  'control-plane',
-                  '--listen',
-                  `0.0.0.0:${CONTROL_PLANE_PORT}`,
-                  '--store',
-                  etcdStoreSpec(options),
-                ],
+                args: ['control-plane', '--listen', `0.0.0.0:${CONTROL_PLANE_PORT}`, '--store', etcdStoreSpec(options)],
                 env: [
                   { name: 'HFI_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET, key: TOKEN_SECRET_KEY } } },
                   { name: 'LOG_LEVEL', value: 'info' },

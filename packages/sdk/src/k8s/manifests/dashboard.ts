@@ -9,6 +9,7 @@ export const DASHBOARD_UID = 'hfi-faults';
 /** Grafana substitutes these; anything that checks the queries outside Grafana must substitute them too. */
 export const DASHBOARD_VARIABLES = ['$namespace', '$__range'] as const;
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax, substituted by Grafana
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 const NS = 'namespace=~"$namespace"';
 
@@ -28,7 +29,7 @@ interface GridPos {
 const DESCRIPTION =
   'Faults injected by the hfi Wasm filter. The metrics carry no labels of their own: namespace and pod come from ' +
   "Prometheus's kubernetes_sd relabelling of the sidecar scrape (Istio's usual kubernetes-pods job on " +
-  ':15020/:15090 stats/prometheus). Delay quantiles are estimated from Envoy\'s histogram buckets (0.5, 1, 5, 10, 25, ' +
+  ":15020/:15090 stats/prometheus). Delay quantiles are estimated from Envoy's histogram buckets (0.5, 1, 5, 10, 25, " +
   '50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, ... ms by default); Envoy counts a delay equal to a ' +
   'bound in the next bucket, so fixed delays read high. Finer buckets: annotate the target pods with ' +
   'sidecar.istio.io/statsHistogramBuckets (see examples/k8s/README.md). Policies stored comes from the control ' +

@@ -11,8 +11,8 @@ import {
   ETCD_PEER_PORT,
   ETCD_PEER_SERVICE,
   etcdInitialCluster,
-  serviceHost,
   selectorLabels,
+  serviceHost,
   workloadLabels,
 } from './names';
 import type { ManifestOptions } from './options';
@@ -95,7 +95,10 @@ export function etcdStatefulSetDocument(options: ManifestOptions): ManifestDocum
                 preferredDuringSchedulingIgnoredDuringExecution: [
                   {
                     weight: 100,
-                    podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } },
+                    podAffinityTerm: {
+                      topologyKey: 'kubernetes.io/hostname',
+                      labelSelector: { matchLabels: selector },
+                    },
                   },
                 ],
               },

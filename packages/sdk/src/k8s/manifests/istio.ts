@@ -2,7 +2,7 @@
 // optional EnvoyFilter that adds the plugin's metrics to the bootstrap stats inclusion list.
 import { type IWasmPlugin, WasmPlugin } from '@kubernetes-models/istio/extensions.istio.io/v1alpha1/WasmPlugin';
 import { EnvoyFilter } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter';
-import { CONTROL_PLANE, controlPlaneAddress, ENVOY_FILTER, commonLabels, pluginUrl, WASM_PLUGIN } from './names';
+import { CONTROL_PLANE, commonLabels, controlPlaneAddress, ENVOY_FILTER, pluginUrl, WASM_PLUGIN } from './names';
 import type { ManifestOptions } from './options';
 import type { ManifestDocument } from './types';
 
@@ -96,7 +96,17 @@ export function envoyFilterDocument(options: ManifestOptions): ManifestDocument 
       `  kubectl delete pod -n ${options.targetNamespace}${podSelectorFlag(options)}`,
     fieldComments: [
       {
-        path: ['spec', 'configPatches', 0, 'patch', 'value', 'stats_config', 'stats_matcher', 'inclusion_list', 'patterns'],
+        path: [
+          'spec',
+          'configPatches',
+          0,
+          'patch',
+          'value',
+          'stats_config',
+          'stats_matcher',
+          'inclusion_list',
+          'patterns',
+        ],
         comment:
           `The matcher sees full names: Envoy prepends \`wasmcustom.\` to the plugin's \`wasmcustom.hfi_faults_*\`,\n` +
           `so ${STATS_PREFIX_MATCHING_PLUGIN} is the prefix that matches. ${STATS_PREFIX_FROM_SEED} is the seed's.`,

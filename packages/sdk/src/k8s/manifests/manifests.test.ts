@@ -4,16 +4,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { HfiError } from '@hfi/core';
 import { parseAllDocuments } from 'yaml';
-import { buildManifests, renderManifests, validateDocuments } from './render';
-import { bundledPluginPath, pluginSha256 } from './plugin-wasm';
+import * as sdkK8s from '../index';
 import { STATS_PREFIX_MATCHING_PLUGIN, WASM_FAIL_STRATEGIES } from './istio';
 import type { ManifestInput } from './options';
+import { bundledPluginPath, pluginSha256 } from './plugin-wasm';
+import { buildManifests, renderManifests, validateDocuments } from './render';
 import type { KubeObject, ManifestDocument } from './types';
 
 // A stand-in digest so these tests do not depend on the filter build; the real one is checked below.
 const SHA = 'ab'.repeat(32);
 const TOKEN = 'test-token-0123456789';
 
+// biome-ignore lint/suspicious/noExplicitAny: the assertions walk arbitrary manifest JSON
 type Json = Record<string, any>;
 
 function build(input: ManifestInput = {}) {
@@ -108,8 +110,7 @@ describe('control plane', () => {
       '--listen',
       '0.0.0.0:8080',
       '--store',
-      'etcd:' +
-        [0, 1, 2].map((i) => `http://hfi-etcd-${i}.hfi-etcd-peer.boifi.svc.cluster.local:2379`).join(','),
+      `etcd:${[0, 1, 2].map((i) => `http://hfi-etcd-${i}.hfi-etcd-peer.boifi.svc.cluster.local:2379`).join(',')}`,
     ]);
     expect(c.env).toContainEqual({
       name: 'HFI_TOKEN',
@@ -122,8 +123,12 @@ describe('control plane', () => {
     const c = container(deployment);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/v1/ready', port: 'http' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/v1/health', port: 'http' });
-    expect(c.resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
-    expect(c.resources.limits).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+    expect(c.resources.requests).toEqual(
+      expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+    );
+    expect(c.resources.limits).toEqual(
+      expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+    );
   });
 
   it('runs non-root with a read-only root filesystem, no capabilities and the RuntimeDefault seccomp profile', () => {
@@ -196,7 +201,9 @@ describe('etcd', () => {
       `--initial-cluster=${[0, 1, 2].map((i) => `hfi-etcd-${i}=http://${member(i)}:2380`).join(',')}`,
     );
     expect(args).toContain('--name=$(POD_NAME)');
-    expect(args).toContain('--initial-advertise-peer-urls=http://$(POD_NAME).hfi-etcd-peer.boifi.svc.cluster.local:2380');
+    expect(args).toContain(
+      '--initial-advertise-peer-urls=http://$(POD_NAME).hfi-etcd-peer.boifi.svc.cluster.local:2380',
+    );
     expect(container(sts).env).toContainEqual({
       name: 'POD_NAME',
       valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
@@ -281,7 +288,9 @@ describe('Istio objects in the target namespace', () => {
     expect(plugin.metadata.namespace).toBe('shop');
     expect(plugin.spec.selector).toEqual({ matchLabels: { app: 'checkout', version: 'v2' } });
     expect(plugin.spec.url).toBe('http://hfi-control-plane.faults.svc.corp.internal:8080/v1/plugin.wasm');
-    expect(plugin.spec.pluginConfig).toEqual({ control_plane_address: 'hfi-control-plane.faults.svc.corp.internal:8080' });
+    expect(plugin.spec.pluginConfig).toEqual({
+      control_plane_address: 'hfi-control-plane.faults.svc.corp.internal:8080',
+    });
     expect(find(custom, 'EnvoyFilter', 'hfi-wasm-metrics').metadata.namespace).toBe('shop');
     for (const o of custom.filter((x) => !['WasmPlugin', 'EnvoyFilter', 'Namespace'].includes(x.kind))) {
       expect(`${o.kind} ${o.metadata.namespace}`).toBe(`${o.kind} faults`);
@@ -327,13 +336,23 @@ describe('output', () => {
     const parsed = parseAllDocuments(text);
     expect(parsed.map((d) => d.toJSON())).toEqual(documents.map((d) => d.object.toJSON()));
     for (const doc of parsed) expect(doc.errors).toEqual([]);
-    expect(text).toContain("# Read it back with:\n#   kubectl get secret -n boifi hfi-control-plane-token -o jsonpath='{.data.token}' | base64 -d");
-    expect(text).toMatch(/# BOOTSTRAP patch: Envoy reads it only at start, so pods must restart .*\n#   kubectl delete pod -n demo -l app=frontend\n/);
+    expect(text).toContain(
+      "# Read it back with:\n#   kubectl get secret -n boifi hfi-control-plane-token -o jsonpath='{.data.token}' | base64 -d",
+    );
+    expect(text).toMatch(
+      /# BOOTSTRAP patch: Envoy reads it only at start, so pods must restart .*\n# {3}kubectl delete pod -n demo -l app=frontend\n/,
+    );
     // The comment sits on the EnvoyFilter document, not elsewhere.
     const chunks = text.split(/^---\n/m);
     const envoyFilterChunk = chunks.find((c) => c.includes('\nkind: EnvoyFilter\n'));
     expect(envoyFilterChunk).toMatch(/pods must restart/);
     expect(chunks.filter((c) => c.includes('pods must restart'))).toHaveLength(1);
+  });
+
+  it("the SDK's lazily loading entry points render the same text", () => {
+    const input = { pluginSha256: SHA, token: TOKEN, prometheusRule: true };
+    expect(sdkK8s.renderManifests(input).text).toBe(renderManifests(input).text);
+    expect(sdkK8s.dashboardJson()).toContain('"uid": "hfi-faults"');
   });
 
   it('JSON: a v1 List of the same objects', () => {

@@ -101,7 +101,11 @@ function etcdCount(value: number | string): number {
   const n = count('etcd-replicas', value, MAX_ETCD_REPLICAS);
   // An even member count tolerates no more failures than the odd count below it and needs a larger quorum.
   if (n % 2 === 0) {
-    throw invalid('etcd-replicas', `${n} is even; use an odd number (1, 3, 5, 7 or 9) so a quorum survives failures`, value);
+    throw invalid(
+      'etcd-replicas',
+      `${n} is even; use an odd number (1, 3, 5, 7 or 9) so a quorum survives failures`,
+      value,
+    );
   }
   return n;
 }
@@ -149,7 +153,11 @@ function token(value: string): string {
     throw invalid('token', 'the token must be printable ASCII without spaces', '<redacted>');
   }
   if (value.length < MIN_TOKEN_LENGTH) {
-    throw invalid('token', `the token must be at least ${MIN_TOKEN_LENGTH} characters (omit it to generate one)`, '<redacted>');
+    throw invalid(
+      'token',
+      `the token must be at least ${MIN_TOKEN_LENGTH} characters (omit it to generate one)`,
+      '<redacted>',
+    );
   }
   return value;
 }

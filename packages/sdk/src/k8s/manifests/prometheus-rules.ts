@@ -78,7 +78,7 @@ export function prometheusRuleDocument(options: ManifestOptions): ManifestDocume
     }),
     comment:
       'Needs the Prometheus Operator (its PrometheusRule CRD) and a ruleSelector that matches these labels\n' +
-      "(kube-prometheus-stack selects release=<its release name> unless ruleSelectorNilUsesHelmValues is false).\n" +
+      '(kube-prometheus-stack selects release=<its release name> unless ruleSelectorNilUsesHelmValues is false).\n' +
       "Without the operator, spec.groups is a plain Prometheus rule file's `groups:`.",
   };
 }

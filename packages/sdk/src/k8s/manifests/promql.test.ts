@@ -32,7 +32,8 @@ async function promtool(...args: string[]): Promise<PromtoolResult> {
     return { code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('promtool is not installed (Debian package prometheus; .ci/run installs it)');
+    if (e.code === 'ENOENT')
+      throw new Error('promtool is not installed (Debian package prometheus; .ci/run installs it)');
     return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
 }
@@ -182,7 +183,11 @@ describe('promtool test rules', () => {
           bucket('+Inf', '0+60x10'),
         ],
         promql_expr_test: [
-          { expr: withoutGrafanaVariables(queries[0].expr), eval_time: '10m', exp_samples: [{ labels: '{}', value: 175 }] },
+          {
+            expr: withoutGrafanaVariables(queries[0].expr),
+            eval_time: '10m',
+            exp_samples: [{ labels: '{}', value: 175 }],
+          },
           {
             expr: withoutGrafanaVariables(queries[1].expr),
             eval_time: '10m',

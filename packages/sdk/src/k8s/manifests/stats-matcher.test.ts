@@ -2,6 +2,7 @@
 // (full names `wasmcustom.<defined name>`, the bootstrap matcher, the Prometheus formatter) with nothing but the
 // rendered patterns, and against the metric names compiled into the real plugin.wasm.
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createStatsStore } from '@hfi/filter';
 import { envoyFilterDocument, STATS_PREFIX_FROM_SEED } from './istio';
 import { resolveManifestOptions } from './options';
@@ -20,10 +21,9 @@ const FAMILIES = [
 
 function renderedPatterns(): string[] {
   const doc = envoyFilterDocument(resolveManifestOptions());
-  const spec = (doc.object.toJSON() as { spec: { configPatches: { patch: { value: any } }[] } }).spec;
-  const patterns: { prefix: string }[] =
-    spec.configPatches[0].patch.value.stats_config.stats_matcher.inclusion_list.patterns;
-  return patterns.map((p) => p.prefix);
+  type Patch = { stats_config: { stats_matcher: { inclusion_list: { patterns: { prefix: string }[] } } } };
+  const spec = (doc.object.toJSON() as { spec: { configPatches: { patch: { value: Patch } }[] } }).spec;
+  return spec.configPatches[0].patch.value.stats_config.stats_matcher.inclusion_list.patterns.map((p) => p.prefix);
 }
 
 /** A stats page where the inclusion list holds only `prefixes` (Istio's own defaults left out). */
@@ -57,4 +57,18 @@ describe('the EnvoyFilter inclusion list', () => {
       }
     },
   );
+});
+
+describe('the statsHistogramBuckets annotation in examples/k8s/README.md', () => {
+  it("names a prefix that sets the bounds of the plugin's delay histogram", () => {
+    const readme = readFileSync(path.resolve(__dirname, '../../../../../examples/k8s/README.md'), 'utf8');
+    const quoted = /"sidecar\.istio\.io\/statsHistogramBuckets":"(\{.*?\})"/.exec(readme);
+    expect(quoted).not.toBeNull();
+    const buckets = JSON.parse((quoted as RegExpExecArray)[1].replaceAll('\\"', '"')) as Record<string, number[]>;
+    const [bounds] = Object.values(buckets);
+    const store = createStatsStore({ histogramBuckets: buckets, serverStats: false });
+    store.defineMetric('histogram', DEFINED.histogram[0]);
+    const les = [...store.renderPrometheus().matchAll(/_bucket\{le="([^"]+)"\}/g)].map((m) => m[1]);
+    expect(les).toEqual([...bounds.map(String), '+Inf']);
+  });
 });

@@ -1,0 +1,39 @@
+import type { FaultDelta } from '@hfi/sdk';
+import { acceptsZero, countArg, expectedLine, type NumberExpectation, receivedLine } from './arguments';
+import type { MatcherContextLike, MatcherResult } from './context';
+import { untrusted } from './likely-cause';
+import { processMatch } from './process-match';
+
+const matcher = 'toHaveInjectedDelays';
+const expectedHint = 'expected';
+
+/** Δwasmcustom_hfi_faults_delays_total over every pod equals `expected`. */
+export function toHaveInjectedDelays(
+  this: MatcherContextLike,
+  received: unknown,
+  ...args: unknown[]
+): MatcherResult | Promise<MatcherResult> {
+  const ctx = this;
+  return processMatch<NumberExpectation>({
+    ctx,
+    matcher,
+    received,
+    args,
+    arity: 1,
+    expectedHint,
+    accepts: 'faults',
+    focus: ['delays'],
+    parse: (a) => countArg({ ctx, matcher, expectedHint }, a[0], 'the expected number of delays'),
+    expectsFaults: (expected) => !acceptsZero(ctx, expected),
+    check: (expected, delta: FaultDelta) => {
+      const doubt = untrusted(delta);
+      return {
+        pass: doubt === undefined && ctx.equals(delta.delays, expected),
+        lines: () => [
+          expectedLine(ctx, 'delays', expected),
+          receivedLine(ctx, 'delays', delta.delays, doubt ? ` (not trusted: ${doubt})` : ''),
+        ],
+      };
+    },
+  });
+}

@@ -1,0 +1,28 @@
+// Test helpers that ship with the SDK (not part of `@hfi/sdk`'s main entry): a FAKE Kubernetes API server for code
+// that talks to one (KubernetesSource, `hfi doctor --k8s`), and a real Prometheus process for source tests.
+export {
+  type FakeAccess,
+  type FakeKubeApiServer,
+  type FakeKubeApiServerOptions,
+  type FakeKubeconfigOptions,
+  type FakeProxyBackend,
+  type FakeProxyReply,
+  type FakeProxyRequest,
+  type FakeRequestRecord,
+  startFakeKubeApiServer,
+} from './fake-kube-api-server';
+export {
+  type FakePodSpec,
+  type PodObject,
+  type PodPhase,
+  podObject,
+  type StatusObject,
+  statusObject,
+} from './kube-objects';
+export { type LabelRequirement, matchesLabels, parseLabelSelector } from './label-selector';
+export {
+  type PrometheusProcess,
+  type PrometheusProcessOptions,
+  type StaticScrapeJob,
+  startPrometheus,
+} from './prometheus-process';
