@@ -1,14 +1,15 @@
 // KubernetesSource over 200 pods: list through the API server, then each pod's :15090/stats/prometheus through the
 // pod proxy, against the FAKE API server (testing/fake-kube-api-server; no real one can run here). Concurrency 16
 // (the default) against concurrency 1, the baseline. Each configuration runs in its own process so its peak RSS is
-// its own. Requires the built SDK and filter: `npx tsc -b packages/sdk`. Takes about 10 s.
-const { spawnSync } = require('node:child_process');
+// its own. Requires the built SDK and filter: `npx tsc -b packages/sdk`. Takes about 15 s.
+const { fork, spawn } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 
 const PODS = 200;
 const SNAPSHOTS = 5;
 const CLUSTERS = 10;
 const CONFIGS = [16, 1];
+const PROXY_LATENCY_MS = 5;
 
 // A sidecar's page with Envoy's formatting (the filter's stats store): the hfi families, the server gauges and a
 // few outbound clusters' counters, gauges and 20-bucket histograms.
@@ -35,8 +36,9 @@ function buildPage(createStatsStore, seed) {
   return Buffer.from(store.renderPrometheus());
 }
 
-async function child(concurrency) {
-  const { KubernetesSource } = require('../packages/sdk/dist/metrics/index.js');
+// The fake API server runs in its own process, as the real one would, so the client's time and RSS are its own.
+// Each proxy answer is held PROXY_LATENCY_MS, standing for the API server → kubelet → pod round trip.
+async function server() {
   const { startFakeKubeApiServer } = require('../packages/sdk/dist/testing/index.js');
   const { createStatsStore } = require('../packages/filter/dist/stats/store.js');
   const pages = Array.from({ length: PODS }, (_, i) => buildPage(createStatsStore, i));
@@ -45,15 +47,24 @@ async function child(concurrency) {
       name: `frontend-7d9f8c-${String(i).padStart(5, '0')}`,
       namespace: 'demo',
       labels: { app: 'frontend' },
-      backend: () => ({ body: page }),
+      backend: () => new Promise((resolve) => setTimeout(() => resolve({ body: page }), PROXY_LATENCY_MS)),
     })),
   });
-  const source = new KubernetesSource({
-    namespace: 'demo',
-    labelSelector: 'app=frontend',
-    kubeconfig: fake.kubeconfig(),
-    concurrency,
+  process.on('message', (msg) => {
+    if (msg === 'reset') fake.resetCounters();
+    if (msg === 'report') process.send({ maxInFlight: fake.maxProxyInFlight });
+    if (msg === 'stop') fake.close().then(() => process.exit(0));
   });
+  process.send({
+    kubeconfig: fake.kubeconfig(),
+    pageBytes: pages[0].length,
+    pageLines: pages[0].toString().split('\n').length - 1,
+  });
+}
+
+async function client(concurrency, kubeconfig) {
+  const { KubernetesSource } = require('../packages/sdk/dist/metrics/index.js');
+  const source = new KubernetesSource({ namespace: 'demo', labelSelector: 'app=frontend', kubeconfig, concurrency });
   const check = (snap) => {
     const bad = snap.pods.filter((p) => p.error !== undefined || p.metrics.aborts === undefined);
     if (snap.pods.length !== PODS || bad.length > 0) throw new Error(`bad snapshot: ${bad[0]?.error}`);
@@ -67,7 +78,6 @@ async function child(concurrency) {
     check(await source.snapshot());
     times.push(performance.now() - t0);
   }
-  await fake.close();
   times.sort((a, b) => a - b);
   return {
     concurrency,
@@ -76,30 +86,41 @@ async function child(concurrency) {
     maxMs: times[times.length - 1],
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     idleRssMb: idleRss / 1024 / 1024,
-    maxInFlight: fake.maxProxyInFlight,
-    pageBytes: pages[0].length,
-    pageLines: pages[0].toString().split('\n').length - 1,
   };
 }
 
-function main() {
-  const started = performance.now();
-  const results = CONFIGS.map((c) => {
-    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', String(c)], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    if (r.status !== 0) throw new Error(`child (concurrency ${c}) failed: ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop());
+function nextMessage(proc) {
+  return new Promise((resolve, reject) => {
+    proc.once('message', resolve);
+    proc.once('exit', (code) => reject(new Error(`fake API server exited with ${code}`)));
   });
+}
+
+async function main() {
+  const started = performance.now();
+  const fakeProcess = fork(__filename, ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { kubeconfig, pageBytes, pageLines } = await nextMessage(fakeProcess);
+  const results = [];
+  try {
+    for (const c of CONFIGS) {
+      fakeProcess.send('reset');
+      const r = await run(process.execPath, [...process.execArgv, __filename, '--client', String(c)], kubeconfig);
+      fakeProcess.send('report');
+      const { maxInFlight } = await nextMessage(fakeProcess);
+      results.push({ ...JSON.parse(r.trim().split('\n').pop()), maxInFlight });
+    }
+  } finally {
+    fakeProcess.send('stop');
+  }
   const base = results.find((r) => r.concurrency === 1);
   const f = (x) => x.toFixed(1);
   console.log(
-    `${PODS} pods, ${SNAPSHOTS} snapshots each after a warm-up; page ${results[0].pageLines} lines ` +
-      `(${(results[0].pageBytes / 1024).toFixed(0)} KiB) per pod; fake API server in the same process\n`,
+    `${PODS} pods, ${SNAPSHOTS} snapshots per row after a warm-up; each pod's page ${pageLines} lines ` +
+      `(${(pageBytes / 1024).toFixed(0)} KiB); proxy answers held ${PROXY_LATENCY_MS} ms; ` +
+      'the fake API server in its own process\n',
   );
   console.log(
-    '| concurrency | ms/snapshot (median) | min–max ms | vs c=1 | peak RSS MB | RSS before snapshots MB | vs c=1 | max proxy requests in flight |',
+    '| concurrency | ms/snapshot (median) | min–max ms | time vs c=1 | peak RSS MB | RSS before snapshots MB | peak RSS vs c=1 | max proxy requests in flight |',
   );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
@@ -112,14 +133,35 @@ function main() {
   console.log(`\nTotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-if (process.argv[2] === '--child') {
-  child(Number(process.argv[3])).then(
-    (r) => console.log(JSON.stringify(r)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+/** Runs a client process with the kubeconfig on stdin; resolves with its stdout. */
+function run(cmd, args, kubeconfig) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.on('data', (c) => {
+      out += c;
+    });
+    proc.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`client exited with ${code}`))));
+    proc.stdin.end(kubeconfig);
+  });
+}
+
+async function readStdin() {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
+
+const fail = (err) => {
+  console.error(err);
+  process.exit(1);
+};
+if (process.argv[2] === '--server') {
+  server().catch(fail);
+} else if (process.argv[2] === '--client') {
+  readStdin()
+    .then((kubeconfig) => client(Number(process.argv[3]), kubeconfig))
+    .then((r) => console.log(JSON.stringify(r)), fail);
 } else {
-  main();
+  main().catch(fail);
 }

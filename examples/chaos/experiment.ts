@@ -23,6 +23,8 @@ export interface Experiment {
   hypothesis: SteadyStateHypothesis;
   /** Requests for the before and after checks. */
   steadyStateRequests: number;
+  /** Requests sent first and not measured (connections, JIT): the steady state is about the service, not start-up. */
+  warmupRequests: number;
   /** Requests in flight at once. */
   concurrency: number;
   steps: FaultStep[];
@@ -124,6 +126,10 @@ export async function runExperiment(experiment: Experiment, ctx: ExperimentConte
     return { label, traffic, hypothesis };
   };
 
+  if (experiment.warmupRequests > 0) {
+    progress.step(`warming up (${experiment.warmupRequests} requests, not measured)`);
+    await drive({ url: ctx.url, requests: experiment.warmupRequests, concurrency: experiment.concurrency, signal });
+  }
   const before = await steadyState('before');
   if (signal.aborted) return finish('interrupted', 'interrupted before any fault was injected', before);
   if (!before.hypothesis.ok) {
@@ -204,7 +210,7 @@ async function runStep(
     const hypothesis = checkHypothesis(experiment.hypothesis, traffic);
     progress.step(`${label}: hypothesis ${hypothesis.ok ? 'held' : 'BROKEN'}; rolling back`);
     const delta = await win.close();
-    progress.step(`${label}: rolled back (policy deleted, every target acked the deletion)`);
+    progress.step(`${label}: rolled back (policy ${win.name} deleted)`);
     return {
       ...base,
       policy: win.name,

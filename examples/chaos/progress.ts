@@ -12,7 +12,7 @@ const REDRAW_MS = 100;
 
 export function trafficLine(label: string, t: TrafficSummary): string {
   return (
-    `${label}: ${t.sent} requests, ${t.ok} ok (${t.degraded} degraded), ${t.failed} failed, ` +
+    `${label}: ${t.sent} requests, ${t.ok} ok (${t.degraded} from the fallback), ${t.failed} failed, ` +
     `p50 ${t.p50Ms.toFixed(0)} ms, p99 ${t.p99Ms.toFixed(0)} ms`
   );
 }

@@ -1,6 +1,6 @@
 // The experiment's report as plain text: every phase's traffic and hypothesis verdicts with the values received,
 // every window's injected faults per pod and, for delays, the histogram change with its quantile estimates.
-import { type FaultDelta, histogramQuantile } from '@hfi/sdk';
+import { envoyBucketFor, type FaultDelta, histogramQuantile } from '@hfi/sdk';
 import type { ExperimentReport, PhaseReport, Verdict, WindowReport } from './experiment';
 import { describeTolerance, type HypothesisResult } from './hypothesis';
 import type { TrafficSummary } from './traffic';
@@ -62,7 +62,7 @@ function formatInjected(delta: FaultDelta): string[] {
 }
 
 /** The buckets worth showing: the last empty one before the counts start, up to the first that holds them all. */
-export function formatHistogram(delta: FaultDelta): string[] {
+export function formatHistogram(delta: FaultDelta, delayMs?: number): string[] {
   const h = delta.delayHistogram;
   if (h.count === 0) return [];
   const buckets = h.buckets;
@@ -82,6 +82,13 @@ export function formatHistogram(delta: FaultDelta): string[] {
       `count ${h.count} · sum ${h.sum.toFixed(0)} ms · p50 ${ms(p50)} · p99 ${ms(p99)} (histogram_quantile over the bucket deltas)`,
     ),
   );
+  if (delayMs !== undefined) {
+    lines.push(
+      continuation(
+        `a ${delayMs} ms delay lands in le="${le(envoyBucketFor(delayMs))}" (a value equal to a bound goes to the next bucket); p50 and p99 are linear estimates inside it`,
+      ),
+    );
+  }
   return lines;
 }
 
@@ -93,9 +100,12 @@ function formatWindow(w: WindowReport, total: number): string[] {
   }
   if (w.error !== undefined) lines.push(row('error', w.error));
   lines.push(row('traffic', formatTraffic(w.traffic)));
+  if (!w.delta && w.error === undefined) {
+    lines.push(row('injected', 'not measured: the window was closed (interrupt) before its final snapshot'));
+  }
   if (w.delta) {
     lines.push(...formatInjected(w.delta));
-    lines.push(...formatHistogram(w.delta));
+    lines.push(...formatHistogram(w.delta, w.step.fault.delay?.fixedDelayMs));
     for (const pod of w.delta.missingMetrics) {
       lines.push(row('warning', `${pod}: hfi metrics absent from its stats page (plugin not loaded?)`));
     }

@@ -8,7 +8,7 @@ export type Profile = 'full' | 'short';
 
 export interface ShopExperimentOptions {
   namespace: string;
-  /** `short` runs each window for 1.5 s instead of 3 to 4 s (for tests). Default full. */
+  /** `short` runs each window for 2 s instead of 3 to 4 s, with fewer steady-state requests (for tests). */
   profile?: Profile;
   /** The frontend's catalog deadline, for the step titles. Default 300. */
   catalogTimeoutMs?: number;
@@ -16,7 +16,7 @@ export interface ShopExperimentOptions {
 
 export function shopExperiment(options: ShopExperimentOptions): Experiment {
   const short = options.profile === 'short';
-  const ms = (full: number) => (short ? 1500 : full);
+  const ms = (full: number) => (short ? 2000 : full);
   const catalog = { service: 'catalog', namespace: options.namespace };
   const products = { method: 'GET', path: { prefix: '/products' } };
   const deadline = options.catalogTimeoutMs ?? 300;
@@ -44,10 +44,13 @@ export function shopExperiment(options: ShopExperimentOptions): Experiment {
     title: 'the shop page survives a misbehaving catalog',
     hypothesis: {
       title: 'GET /shop on the frontend stays available and fast',
-      probes: [successRateAtLeast(0.99), p99Below(500)],
-      minRequests: 20,
+      // p99 under a second: a frontend that waited for a hanging catalog (the 1 s step) would break it, and it
+      // leaves room for a loaded CI machine; the deadline plus the fallback keep it well below.
+      probes: [successRateAtLeast(0.99), p99Below(1000)],
+      minRequests: 10,
     },
     steadyStateRequests: short ? 60 : 200,
+    warmupRequests: 20,
     concurrency: 4,
     steps,
   };

@@ -57,7 +57,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const nodeStaleMs = positive('nodeStaleMs', options.nodeStaleMs ?? 60_000);
   const log = options.logger ?? createLogger(parseLogLevel(options.logLevel ?? 'info'));
 
-  const store = typeof options.store === 'object' ? options.store : createStore(options.store ?? 'memory', { logger: log });
+  const store =
+    typeof options.store === 'object' ? options.store : createStore(options.store ?? 'memory', { logger: log });
   await store.start();
   const cleanups: (() => unknown)[] = [() => store.close()];
   try {

@@ -116,6 +116,13 @@ export const ERROR_CATALOGUE = {
     wire: 'prometheus_query_failed',
     message: 'The Prometheus HTTP API failed a query',
   },
+  // hfi doctor (SDK diagnose())
+  HFI_ERR_DOCTOR_OPTIONS: { status: 400, wire: 'invalid_input', message: 'The hfi doctor options are invalid' },
+  HFI_ERR_DOCTOR_BASELINE: {
+    status: 400,
+    wire: 'invalid_input',
+    message: 'The hfi doctor baseline file is not readable or not a baseline',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type HfiErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -37,3 +37,5 @@ export {
   formatSelector,
   mismatchReasons,
 } from './window/index';
+// hfi doctor: the troubleshooting guide's checks (diagnose)
+export * from './doctor/index';

@@ -20,7 +20,9 @@ afterAll(async () => {
 });
 
 async function untilPendingWatches(cp: CP, n: number): Promise<void> {
-  while (!new RegExp(`^hfi_control_plane_pending_watches ${n}$`, 'm').test((await request('GET', `${cp.url}/metrics`)).text)) {
+  while (
+    !new RegExp(`^hfi_control_plane_pending_watches ${n}$`, 'm').test((await request('GET', `${cp.url}/metrics`)).text)
+  ) {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -32,7 +34,10 @@ test('both replicas are ready on etcd', async () => {
 
 test('a write through one replica answers a watch held on the other, at etcd revision', async () => {
   const start = (await request('GET', `${b.url}/v1/policies`)).json.revision as number;
-  const watch = request('GET', `${b.url}/v1/policies?watch=true&revision=${start}&timeout_ms=60000&instance=w-1&workload=web&namespace=demo&pod=web-1`);
+  const watch = request(
+    'GET',
+    `${b.url}/v1/policies?watch=true&revision=${start}&timeout_ms=60000&instance=w-1&workload=web&namespace=demo&pod=web-1`,
+  );
   await untilPendingWatches(b, 1);
   const created = await request('POST', `${a.url}/v1/policies`, { body: examplePolicy('replicated') });
   expect(created.status).toBe(201);
@@ -46,7 +51,9 @@ test('a write through one replica answers a watch held on the other, at etcd rev
 }, 30_000);
 
 test('an expiring policy written through one replica is deleted once, within 1 s, and both see it go', async () => {
-  const created = await request('POST', `${a.url}/v1/policies`, { body: examplePolicy('expiring', { duration_seconds: 1 }) });
+  const created = await request('POST', `${a.url}/v1/policies`, {
+    body: examplePolicy('expiring', { duration_seconds: 1 }),
+  });
   const deadline = Date.parse(created.json.status.rules[0].expires_at);
   let revision = created.json.status.revision as number;
   for (;;) {
@@ -57,6 +64,8 @@ test('an expiring policy written through one replica is deleted once, within 1 s
   expect(Date.now() - deadline).toBeLessThanOrEqual(1000);
   expect((await request('GET', `${a.url}/v1/policies/expiring`)).status).toBe(404);
   const expiredTotal = async (cp: CP) =>
-    Number(/^hfi_control_plane_policies_expired_total (\d+)$/m.exec((await request('GET', `${cp.url}/metrics`)).text)?.[1]);
+    Number(
+      /^hfi_control_plane_policies_expired_total (\d+)$/m.exec((await request('GET', `${cp.url}/metrics`)).text)?.[1],
+    );
   expect((await expiredTotal(a)) + (await expiredTotal(b))).toBe(1);
 }, 30_000);

@@ -1,7 +1,7 @@
 import { HfiError } from '@hfi/core';
+import type { StoreLogger } from './etcd-store';
 import { FileStore } from './file-store';
 import { MemoryStore } from './memory-store';
-import type { StoreLogger } from './etcd-store';
 import type { PolicyStore } from './types';
 
 /** `memory`, `file:PATH` or `etcd:host:port,host:port`. */

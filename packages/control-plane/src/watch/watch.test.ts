@@ -32,6 +32,16 @@ test('a held watch answers right after a write, with the new revision and polici
   expect(answer.headers.etag).toBe(`"${revision + 1}"`);
   expect(answer.json.policies.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['one', 'two']);
   await untilPendingWatches(cp, 0);
+  // A held watch gets its access-log line like any request, with its own request id.
+  expect(cp.logs.lines).toContainEqual(
+    expect.objectContaining({
+      message: 'HTTP Request',
+      path: '/v1/policies',
+      query: `watch=true&revision=${revision}&timeout_ms=300000`,
+      status: 200,
+      request_id: answer.headers['x-request-id'],
+    }),
+  );
 });
 
 test('a watch on a stale revision answers at once; one on the current revision times out with it', async () => {

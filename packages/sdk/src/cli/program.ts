@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { SDK_VERSION } from '../version';
 import { registerControlPlaneCommand } from './commands/control-plane';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerK8sCommands } from './commands/k8s';
 import { registerNodesCommand } from './commands/nodes';
 import { registerPolicyCommands } from './commands/policy';
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerControlPlaneCommand(program, ctx);
   registerK8sCommands(program, ctx);
   registerSidecarCommand(program, ctx);
+  registerDoctorCommand(program, ctx);
   addUsageHints(program);
   return program;
 }

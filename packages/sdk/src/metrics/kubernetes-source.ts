@@ -374,7 +374,7 @@ export class KubernetesSource implements MetricSource {
     return { agent, headers };
   }
 
-  private proxyUrl(conn: Connection, name: string): string {
+  private statsUrl(conn: Connection, name: string): string {
     const ns = encodeURIComponent(conn.namespace);
     return `${conn.server}/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}:${this.port}/proxy${this.path}`;
   }
@@ -384,7 +384,7 @@ export class KubernetesSource implements MetricSource {
     request: { agent: HttpAgent; headers: Record<string, string> },
     target: ScrapeTarget,
   ): Promise<{ sample: PodSample; failure?: ApiFailure }> {
-    const url = this.proxyUrl(conn, target.name);
+    const url = this.statsUrl(conn, target.name);
     const base = { pod: target.key, labels: target.labels };
     const failed = (failure: ApiFailure) => ({
       sample: {

@@ -101,17 +101,6 @@ function holdWatch(
   };
   const write = (status: number, body: Buffer | string, headers: Record<string, string>) => {
     if (res.headersSent || res.destroyed) return;
-    res.on('finish', () =>
-      logAccess(ctx.log, {
-        method: request.method,
-        url: request.url,
-        status,
-        latencyMs: reply.elapsedTime,
-        requestId: request.id,
-        clientIp: request.ip,
-        userAgent: request.headers['user-agent'],
-      }),
-    );
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
@@ -119,6 +108,16 @@ function holdWatch(
       ...headers,
     });
     res.end(body);
+    // Hijacked replies skip fastify's onResponse hook; the access-log line is written here instead.
+    logAccess(ctx.log, {
+      method: request.method,
+      url: request.url,
+      status,
+      latencyMs: reply.elapsedTime,
+      requestId: request.id,
+      clientIp: request.ip,
+      userAgent: request.headers['user-agent'],
+    });
   };
   ctx.watches.hold(revision, timeoutMs, {
     answer(body: ListBody, outcome: WatchOutcome) {

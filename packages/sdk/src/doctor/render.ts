@@ -1,0 +1,54 @@
+// The report as `hfi doctor` prints it: one line per check (ok / PROBLEM / could not check), its per-sidecar lines
+// when there are several, and the seed's fix under each problem.
+import type { CheckResult, CheckStatus, DiagnosisReport } from './types';
+
+const WORD: Record<CheckStatus, string> = { ok: 'ok', problem: 'PROBLEM', unknown: 'could not check' };
+const WIDTH = 'could not check'.length;
+
+function indent(text: string, by: string): string {
+  return text
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+function renderCheck(check: CheckResult, index: number): string {
+  const lines = [`${String(index + 1).padStart(2)}. ${WORD[check.status].padEnd(WIDTH)}  ${check.title}: ${check.detail}`];
+  const pods = check.pods ?? [];
+  if (pods.length > 1 && check.status !== 'ok') {
+    for (const p of pods) lines.push(`      ${WORD[p.status].padEnd(WIDTH)}  ${p.pod}: ${p.detail}`);
+  }
+  if (check.status === 'problem' && check.fix) {
+    const source = check.seedProblem ? `seed Problem ${check.seedProblem}` : 'fix';
+    lines.push(`      Fix (${source}):`);
+    lines.push(indent(check.fix, '        '));
+  }
+  return lines.join('\n');
+}
+
+export function renderReport(report: DiagnosisReport): string {
+  const where =
+    report.mode === 'local'
+      ? `${report.sidecars.length} local sidecar${report.sidecars.length === 1 ? '' : 's'}`
+      : `${report.sidecars.length} pod${report.sidecars.length === 1 ? '' : 's'} through the Kubernetes API`;
+  const head = [
+    `hfi doctor: ${where}${report.controlPlane ? `, control plane ${report.controlPlane}` : ''}` +
+      `${report.prometheus ? `, Prometheus ${report.prometheus}` : ''}`,
+    ...report.sidecars.map((s) => {
+      const who = [s.workload && `workload ${s.workload}`, s.namespace && `namespace ${s.namespace}`, s.pod && `pod ${s.pod}`]
+        .filter(Boolean)
+        .join(', ');
+      return `  ${s.name}${who ? ` (${who})` : ''}${s.error ? ` — unreadable: ${s.error}` : ''}`;
+    }),
+    '',
+  ];
+  const { ok, problems, unknown } = report.summary;
+  const verdict =
+    report.exitCode === 1
+      ? `${problems} problem${problems === 1 ? '' : 's'} found`
+      : report.exitCode === 2
+        ? 'the environment could not be checked (an endpoint did not answer)'
+        : 'no problem found';
+  const tail = ['', `${verdict}: ${ok} ok, ${problems} problem${problems === 1 ? '' : 's'}, ${unknown} could not be checked (exit ${report.exitCode})`];
+  return `${[...head, ...report.checks.map(renderCheck), ...tail].join('\n')}\n`;
+}
