@@ -8,7 +8,8 @@ const { fork, spawnSync } = require('node:child_process');
 const http = require('node:http');
 const net = require('node:net');
 const { mkdtempSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const os = require('node:os');
+const { tmpdir } = os;
 const { join } = require('node:path');
 
 const DIST = join(__dirname, '..', 'packages', 'control-plane', 'dist');
@@ -239,6 +240,8 @@ async function postLatency(store, { rate, seconds }) {
 
 async function main() {
   const quick = process.argv.includes('--quick');
+  const load = () => os.loadavg()[0].toFixed(1);
+  const loadAtStart = load();
   const rate = 500;
   const seconds = quick ? 2 : 5;
 
@@ -312,5 +315,8 @@ async function main() {
     );
   }
   if (!haveEtcd) console.log('| etcd | – | – | – | – | – | – | – | skipped: `etcd` not on PATH |');
+  console.log(
+    `\n${os.cpus().length} CPUs; 1-minute load average ${loadAtStart} at start, ${load()} at end (other work on the machine inflates tails).`,
+  );
   controlAgent.destroy();
 }

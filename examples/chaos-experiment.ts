@@ -49,7 +49,8 @@ function parseFlags(argv: string[]): Flags | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   const profile = v.profile ?? 'full';
-  if (profile !== 'full' && profile !== 'short') throw new UsageError(`--profile must be full or short, not ${profile}`);
+  if (profile !== 'full' && profile !== 'short')
+    throw new UsageError(`--profile must be full or short, not ${profile}`);
   const flags: Flags = { profile, break: v.break === true, namespace: v.namespace ?? 'shop' };
   if (v['control-plane'] === undefined) {
     if (v.frontend !== undefined || v.stats !== undefined) {
@@ -91,7 +92,10 @@ function errorText(err: unknown): string {
 }
 
 /** Runs the experiment and resolves with the exit code; every process and server it started is stopped. */
-export async function main(argv: string[], io: ExperimentIo = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: ExperimentIo = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   let flags: Flags | 'help';
   try {
     flags = parseFlags(argv);

@@ -100,7 +100,7 @@ async function run() {
 run().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`the demo failed: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`the demo failed: ${err?.stack ?? err}\n`);
     process.exit(2);
   },
 );

@@ -122,6 +122,7 @@ describe('traffic summaries and tolerances', () => {
     ]);
     expect(t).toMatchObject({ sent: 4, ok: 2, degraded: 1, failed: 2, successRate: 0.5, maxMs: 40 });
     expect(t.statuses).toEqual({ '0': 1, '200': 2, '502': 1 });
+    expect(t.errors).toEqual({ timeout: 1 });
   });
 
   it('checkHypothesis reports the received value with the tolerance, and refuses thin traffic', () => {
@@ -173,7 +174,11 @@ describe('the report', () => {
     expect(lines[4]).toBe(
       'count 10 · sum 1550 ms · p50 175 ms · p99 249 ms (histogram_quantile over the bucket deltas)',
     );
-    expect(lines[5]).toMatch(/^a 150 ms delay lands in le="250"/);
+    expect(lines[5]).toBe('a 150 ms delay lands in le="250"; p50 and p99 are linear estimates inside that bucket');
+    const onBound = formatHistogram(delta(h), 100).at(-1)?.trim();
+    expect(onBound).toMatch(
+      /^a 100 ms delay lands in le="250", not in le="100": Envoy counts a value equal to a bound/,
+    );
   });
 
   it('prints nothing for an empty histogram', () => {

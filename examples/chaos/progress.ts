@@ -1,7 +1,7 @@
 // What the experiment shows while it runs. On a terminal, the traffic line is redrawn in place (at most ten times a
 // second); elsewhere (CI logs, pipes) each phase prints one line when it ends, so logs stay short.
 import type { TrafficSummary } from './traffic';
-import { summarize, type RequestSample } from './traffic';
+import { type RequestSample, summarize } from './traffic';
 
 export interface ProgressStream {
   write(text: string): unknown;
@@ -12,7 +12,7 @@ const REDRAW_MS = 100;
 
 export function trafficLine(label: string, t: TrafficSummary): string {
   return (
-    `${label}: ${t.sent} requests, ${t.ok} ok (${t.degraded} from the fallback), ${t.failed} failed, ` +
+    `${label}: ${t.sent} request${t.sent === 1 ? '' : 's'}, ${t.ok} ok (${t.degraded} from the fallback), ${t.failed} failed, ` +
     `p50 ${t.p50Ms.toFixed(0)} ms, p99 ${t.p99Ms.toFixed(0)} ms`
   );
 }

@@ -1,6 +1,6 @@
 // The experiment's report as plain text: every phase's traffic and hypothesis verdicts with the values received,
 // every window's injected faults per pod and, for delays, the histogram change with its quantile estimates.
-import { envoyBucketFor, type FaultDelta, histogramQuantile } from '@hfi/sdk';
+import { ENVOY_DEFAULT_BUCKETS, envoyBucketFor, type FaultDelta, histogramQuantile } from '@hfi/sdk';
 import type { ExperimentReport, PhaseReport, Verdict, WindowReport } from './experiment';
 import { describeTolerance, type HypothesisResult } from './hypothesis';
 import type { TrafficSummary } from './traffic';
@@ -42,8 +42,17 @@ function formatHypothesis(h: HypothesisResult): string[] {
   return lines;
 }
 
+function formatErrors(t: TrafficSummary): string[] {
+  return Object.entries(t.errors).map(([error, n]) => row('no answer', `${n}× ${error}`));
+}
+
 function formatPhase(p: PhaseReport): string[] {
-  return [`── ${p.label}`, row('traffic', formatTraffic(p.traffic)), ...formatHypothesis(p.hypothesis)];
+  return [
+    `── ${p.label}`,
+    row('traffic', formatTraffic(p.traffic)),
+    ...formatErrors(p.traffic),
+    ...formatHypothesis(p.hypothesis),
+  ];
 }
 
 function formatInjected(delta: FaultDelta): string[] {
@@ -83,9 +92,12 @@ export function formatHistogram(delta: FaultDelta, delayMs?: number): string[] {
     ),
   );
   if (delayMs !== undefined) {
+    const onBound = ENVOY_DEFAULT_BUCKETS.includes(delayMs)
+      ? `, not in le="${delayMs}": Envoy counts a value equal to a bound in the next bucket`
+      : '';
     lines.push(
       continuation(
-        `a ${delayMs} ms delay lands in le="${le(envoyBucketFor(delayMs))}" (a value equal to a bound goes to the next bucket); p50 and p99 are linear estimates inside it`,
+        `a ${delayMs} ms delay lands in le="${le(envoyBucketFor(delayMs))}"${onBound}; p50 and p99 are linear estimates inside that bucket`,
       ),
     );
   }
@@ -99,7 +111,7 @@ function formatWindow(w: WindowReport, total: number): string[] {
     lines.push(row('policy', `${w.policy}, applied by ${targets || 'no sidecar'}; rolled back after the traffic`));
   }
   if (w.error !== undefined) lines.push(row('error', w.error));
-  lines.push(row('traffic', formatTraffic(w.traffic)));
+  lines.push(row('traffic', formatTraffic(w.traffic)), ...formatErrors(w.traffic));
   if (!w.delta && w.error === undefined) {
     lines.push(row('injected', 'not measured: the window was closed (interrupt) before its final snapshot'));
   }

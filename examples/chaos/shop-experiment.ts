@@ -35,8 +35,8 @@ export function shopExperiment(options: ShopExperimentOptions): Experiment {
     },
     {
       id: 'catalog-hang',
-      title: `catalog delays GET /products by 1 s, past the frontend's ${deadline} ms deadline`,
-      fault: { selector: catalog, match: products, delay: { fixedDelayMs: 1000 }, percentage: 100 },
+      title: `catalog hangs GET /products for 3 s, past the frontend's ${deadline} ms deadline`,
+      fault: { selector: catalog, match: products, delay: { fixedDelayMs: 3000 }, percentage: 100 },
       trafficMs: ms(3000),
     },
   ];
@@ -44,13 +44,13 @@ export function shopExperiment(options: ShopExperimentOptions): Experiment {
     title: 'the shop page survives a misbehaving catalog',
     hypothesis: {
       title: 'GET /shop on the frontend stays available and fast',
-      // p99 under a second: a frontend that waited for a hanging catalog (the 1 s step) would break it, and it
-      // leaves room for a loaded CI machine; the deadline plus the fallback keep it well below.
-      probes: [successRateAtLeast(0.99), p99Below(1000)],
+      // p99 under 2 s: a frontend that waited for the hanging catalog (3 s) would break it, while a loaded CI
+      // machine (two noisy cores) still has room; the deadline plus the fallback keep the shop far below.
+      probes: [successRateAtLeast(0.99), p99Below(2000)],
       minRequests: 10,
     },
     steadyStateRequests: short ? 60 : 200,
-    warmupRequests: 20,
+    warmupRequests: 40,
     concurrency: 4,
     steps,
   };

@@ -24,6 +24,8 @@ export interface TrafficSummary {
   maxMs: number;
   /** Count per status (0 = no response). */
   statuses: Record<string, number>;
+  /** Why requests got no response, with counts. */
+  errors: Record<string, number>;
 }
 
 export interface TrafficOptions {
@@ -49,7 +51,11 @@ async function one(url: string, headers: Record<string, string>, timeoutMs: numb
     await res.arrayBuffer();
     return { status: res.status, ms: performance.now() - started, source: res.headers.get('x-shop-source') ?? '' };
   } catch (err) {
-    return { status: 0, ms: performance.now() - started, error: (err as Error).message ?? String(err) };
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const detail =
+      typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+    const message = (err as Error).message ?? String(err);
+    return { status: 0, ms: performance.now() - started, error: detail ? `${message} (${detail})` : message };
   }
 }
 
@@ -83,10 +89,12 @@ export function percentile(sortedMs: readonly number[], q: number): number {
 export function summarize(samples: readonly RequestSample[]): TrafficSummary {
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
   const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
   let ok = 0;
   let degraded = 0;
   for (const s of samples) {
     statuses[s.status] = (statuses[s.status] ?? 0) + 1;
+    if (s.error !== undefined) errors[s.error] = (errors[s.error] ?? 0) + 1;
     if (s.status >= 200 && s.status < 300) {
       ok++;
       if (s.source === 'fallback') degraded++;
@@ -102,5 +110,6 @@ export function summarize(samples: readonly RequestSample[]): TrafficSummary {
     p99Ms: percentile(sorted, 0.99),
     maxMs: sorted.at(-1) ?? 0,
     statuses,
+    errors,
   };
 }

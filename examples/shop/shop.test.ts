@@ -1,3 +1,4 @@
+/// <reference types="@hfi/jest-preset/types/jest" />
 // The shop under faults, through the hfi Jest preset: a real control plane, a local sidecar in front of each
 // service running the real plugin.wasm, and the frontend calling the catalog through the catalog's sidecar.
 // Faults go on the catalog; what the tests look at is the frontend, as a user would.

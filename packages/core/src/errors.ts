@@ -83,7 +83,11 @@ export const ERROR_CATALOGUE = {
   },
   HFI_ERR_WINDOW_CLOSED: { status: 409, wire: 'window_closed', message: 'The fault window is closed' },
   // Jest preset and matchers (@hfi/jest-preset)
-  HFI_ERR_PRESET_CONFIG: { status: 500, wire: 'invalid_config', message: 'The hfi Jest preset configuration is invalid' },
+  HFI_ERR_PRESET_CONFIG: {
+    status: 500,
+    wire: 'invalid_config',
+    message: 'The hfi Jest preset configuration is invalid',
+  },
   HFI_ERR_PRESET_NOT_SET_UP: {
     status: 500,
     wire: 'preset_not_set_up',

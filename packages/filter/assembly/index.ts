@@ -114,6 +114,8 @@ class HfiRoot extends RootContext {
   pollDue: f64 = 0;
   backoffMs: f64 = BACKOFF_START_MS;
   failures: i32 = 0;
+  /** Set by a failed poll: the next one asks for the whole state at once (see pollPath). */
+  resync: bool = false;
   stopped: bool = false;
 
   pending: Map<u32, Pending> = new Map();
@@ -198,9 +200,12 @@ class HfiRoot extends RootContext {
   pollPath(): string {
     const id = this.identity;
     let path = '/v1/policies?';
-    if (this.config.watch) path += 'watch=true&';
-    path += 'revision=' + revisionText(this.appliedRevision);
-    if (this.config.watch) path += '&timeout_ms=' + WATCH_HOLD_MS.toString();
+    // After a failure the control plane may be a new one whose revisions restarted (a memory store): a watch naming
+    // our revision could be held although its state differs. So ask for its state at once, claiming nothing applied.
+    const watching = this.config.watch && !this.resync;
+    if (watching) path += 'watch=true&';
+    path += 'revision=' + (this.resync ? '0' : revisionText(this.appliedRevision));
+    if (watching) path += '&timeout_ms=' + WATCH_HOLD_MS.toString();
     path += '&instance=' + percentEncode(this.instance);
     path += '&workload=' + percentEncode(id.workload);
     path += '&namespace=' + percentEncode(id.namespace);
@@ -236,6 +241,7 @@ class HfiRoot extends RootContext {
 
   pollFailed(now: f64, reason: string): void {
     this.failures++;
+    this.resync = true;
     const wait = this.backoffMs * (0.5 + 0.5 * uniform());
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.pollDue = now + wait;
@@ -281,7 +287,9 @@ class HfiRoot extends RootContext {
       return;
     }
     const previous = this.appliedRevision;
-    const changed = !this.everApplied || !result.hasRevision || result.revision != previous;
+    const resynced = this.resync;
+    this.resync = false;
+    const changed = resynced || !this.everApplied || !result.hasRevision || result.revision != previous;
     this.rules = result.rules;
     if (result.hasRevision) this.appliedRevision = result.revision;
     this.everApplied = true;
@@ -306,10 +314,17 @@ class HfiRoot extends RootContext {
       );
     }
     // The next poll carries the new revision, which is also the acknowledgement.
-    if (this.config.watch && result.hasRevision && (result.revision != previous || heldFor >= MIN_HELD_WATCH_MS)) {
+    if (
+      this.config.watch &&
+      result.hasRevision &&
+      (resynced || result.revision != previous || heldFor >= MIN_HELD_WATCH_MS)
+    ) {
       this.pollDue = 0;
       this.startPoll(now);
     } else {
+      // An unchanged watch answered early: the server does not hold watches, or it was shutting down and a new one
+      // (revisions restarted) may follow. Either way the next poll asks for the whole state.
+      if (this.config.watch && result.hasRevision) this.resync = true;
       this.pollDue = now + <f64>this.config.pollIntervalMs;
     }
     this.reschedule(now);

@@ -48,7 +48,10 @@ async function kubernetesRun(config: HfiPresetConfig): Promise<Omit<RunState, 'p
   return { config, runtime, policiesBefore: new Set(names) };
 }
 
-export default async function globalSetup(globalConfig?: JestConfigLike, projectConfig?: JestConfigLike): Promise<void> {
+export default async function globalSetup(
+  globalConfig?: JestConfigLike,
+  projectConfig?: JestConfigLike,
+): Promise<void> {
   const existing = currentRun();
   if (existing) {
     // A multi-project run calls this once per project: they share one mesh.

@@ -10,7 +10,9 @@ import { restoreEnv } from './runtime/published-env';
 function describePolicy(p: PolicyWithStatus): string {
   const selector = p.spec.selector ?? {};
   const target = `${selector.service || '*'}.${selector.namespace || '*'}`;
-  const expires = p.spec.rules.some((r) => (r.fault.duration_seconds ?? 0) > 0) ? ' (with a lease: it would expire)' : '';
+  const expires = p.spec.rules.some((r) => (r.fault.duration_seconds ?? 0) > 0)
+    ? ' (with a lease: it would expire)'
+    : '';
   return `${p.metadata.name} on ${target}${expires}`;
 }
 

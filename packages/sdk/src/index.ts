@@ -16,6 +16,8 @@ export type {
   WatchPoliciesOptions,
   WatchResult,
 } from './client/types';
+// hfi doctor: the troubleshooting guide's checks (diagnose)
+export * from './doctor/index';
 // Fault windows
 export {
   DEFAULT_ACK_TIMEOUT_MS,
@@ -37,5 +39,3 @@ export {
   formatSelector,
   mismatchReasons,
 } from './window/index';
-// hfi doctor: the troubleshooting guide's checks (diagnose)
-export * from './doctor/index';

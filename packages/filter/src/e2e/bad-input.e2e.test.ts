@@ -124,6 +124,59 @@ describe('control plane killed mid-run', () => {
   });
 });
 
+describe('control plane restarted with an empty memory store at the same address', () => {
+  it('drops the old policies and takes the new ones, even when the revision numbers coincide', async () => {
+    const port = await freePort();
+    const first = await startMesh(`127.0.0.1:${port}`);
+    let firstOpen = true;
+    cleanups.push(async () => {
+      if (firstOpen) await first.close();
+    });
+    const s = await sidecar(first.controlPlane.url);
+    await first.apply(
+      policy('e2e-old-a', {
+        match: { path: { exact: '/old' } },
+        fault: { percentage: 100, abort: { httpStatus: 503 } },
+      }),
+    );
+    const old = await first.apply(
+      policy('e2e-old-b', {
+        match: { path: { exact: '/old-b' } },
+        fault: { percentage: 100, abort: { httpStatus: 503 } },
+      }),
+    );
+    await first.acked([s], old);
+    expect((await s.send('/old')).status).toBe(503);
+    await first.close();
+    firstOpen = false;
+
+    // The new control plane counts revisions from 0 again and reaches the very revision the sidecar applied.
+    const second = await mesh(`127.0.0.1:${port}`);
+    await second.apply(
+      policy('e2e-new-a', {
+        match: { path: { exact: '/new' } },
+        fault: { percentage: 100, abort: { httpStatus: 418 } },
+      }),
+    );
+    const revision = await second.apply(
+      policy('e2e-new-b', {
+        match: { path: { exact: '/new-b' } },
+        fault: { percentage: 100, abort: { httpStatus: 418 } },
+      }),
+    );
+    expect(revision).toBe(old);
+    await waitFor(
+      async () => ((await s.send('/new')).status === 418 ? true : undefined),
+      () => "the sidecar to apply the new control plane's policies",
+    );
+    await second.acked([s], revision);
+
+    expect((await s.send('/new-b')).status).toBe(418);
+    expect((await s.send('/old')).status).toBe(200);
+    expect((await s.send('/old-b')).status).toBe(200);
+  });
+});
+
 describe.each<FakeMode>(['status-500', 'garbage-json', 'slow'])('a control plane that answers %s (fake)', (mode) => {
   it('keeps the sidecar proxying, and it recovers when a real control plane returns', async () => {
     const fake = await startFakeControlPlane(mode);

@@ -98,7 +98,11 @@ export function failedSample(pod: string, error: string): PodSample {
  * The delta of a window over these sidecars: a baseline snapshot, then `during` (the traffic), then the final
  * snapshot, with the clock moved on so uptimes grow.
  */
-export function windowDelta(sidecars: readonly FixtureSidecar[], during: () => void, clock?: { now: number }): FaultDelta {
+export function windowDelta(
+  sidecars: readonly FixtureSidecar[],
+  during: () => void,
+  clock?: { now: number },
+): FaultDelta {
   const before = snapshotOf(...sidecars.map((s) => s.sample()));
   if (clock) clock.now += 5_000;
   during();

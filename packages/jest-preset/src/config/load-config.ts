@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HfiError } from '@hfi/core';
-import { type ConfigIssue, configError, validateConfig } from './validate';
 import type { HfiPresetConfig } from './types';
+import { type ConfigIssue, configError, validateConfig } from './validate';
 
 export const CONFIG_FILE_NAMES = ['hfi.config.json', 'hfi.config.js', 'hfi.config.cjs', 'hfi.config.mjs'] as const;
 
@@ -111,7 +111,10 @@ function envNumber(env: Env, name: string, issues: ConfigIssue[]): number | unde
   const text = env[name];
   if (text === undefined || text.trim() === '') return undefined;
   if (!/^\d+$/.test(text.trim()) || Number(text) <= 0) {
-    issues.push({ field: name, message: `must be a positive integer number of milliseconds, got ${JSON.stringify(text)}` });
+    issues.push({
+      field: name,
+      message: `must be a positive integer number of milliseconds, got ${JSON.stringify(text)}`,
+    });
     return undefined;
   }
   return Number(text);

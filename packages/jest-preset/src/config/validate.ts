@@ -18,7 +18,8 @@ export interface ConfigIssue {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const TOP_KEYS = [
   'mode',
@@ -37,7 +38,8 @@ const MODES: readonly HfiMode[] = ['local', 'kubernetes'];
 const LOG_LEVELS: readonly PresetLogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 /** Kubernetes object names (DNS-1123 labels), which is what a workload and a namespace are. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const EXAMPLE = '{ "mode": "local", "services": [{ "name": "frontend", "namespace": "demo", "upstream": "http://127.0.0.1:3000" }] }';
+const EXAMPLE =
+  '{ "mode": "local", "services": [{ "name": "frontend", "namespace": "demo", "upstream": "http://127.0.0.1:3000" }] }';
 
 export function configError(source: string, issues: ConfigIssue[]): HfiError {
   const first = issues[0] as ConfigIssue;
@@ -120,7 +122,10 @@ class Checker {
 function checkService(c: Checker, raw: unknown, i: number, mode: HfiMode): HfiServiceConfig | undefined {
   const base = `services[${i}]`;
   if (!isObject(raw)) {
-    c.add(base, `must be an object like { "name": "frontend", "namespace": "demo", "upstream": "http://127.0.0.1:3000" }`);
+    c.add(
+      base,
+      `must be an object like { "name": "frontend", "namespace": "demo", "upstream": "http://127.0.0.1:3000" }`,
+    );
     return undefined;
   }
   c.unknownKeys(raw, base, SERVICE_KEYS);
@@ -235,7 +240,10 @@ export function validateConfig(raw: unknown, source: string): HfiPresetConfig {
   } else {
     controlPlane = c.httpUrl(raw.controlPlane, 'controlPlane');
     if (raw.controlPlane === undefined) {
-      c.add('controlPlane', 'kubernetes mode needs the control plane address (controlPlane, or HFI_CONTROL_PLANE_ADDR)');
+      c.add(
+        'controlPlane',
+        'kubernetes mode needs the control plane address (controlPlane, or HFI_CONTROL_PLANE_ADDR)',
+      );
     }
   }
   const metrics = checkMetrics(c, raw.metrics, mode);

@@ -35,13 +35,21 @@ export function amountArg(a: ArgContext, value: unknown, what: string): NumberEx
   );
 }
 
-export function objectArg(a: ArgContext, value: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {
+export function objectArg(
+  a: ArgContext,
+  value: unknown,
+  what: string,
+  allowed: readonly string[],
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || isAsymmetricMatcher(value)) {
     return fail(a, `${what} must be an object with ${allowed.join(', ')}, got ${a.ctx.utils.printExpected(value)}`);
   }
   const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) {
-    return fail(a, `${what} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
+    return fail(
+      a,
+      `${what} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -27,8 +27,8 @@ export function untrusted(delta: FaultDelta): string | undefined {
 function focusCount(delta: FaultDelta, focus: readonly Focus[]): number {
   let n = 0;
   if (focus.includes('aborts')) n += delta.aborts;
-  if (focus.includes('delays')) n += delta.delays;
-  if (focus.includes('histogram')) n += delta.delayHistogram.count;
+  // A histogram that lags still has its counter: delays were injected even when the histogram shows none yet.
+  if (focus.includes('delays') || focus.includes('histogram')) n += Math.max(delta.delays, delta.delayHistogram.count);
   return n;
 }
 
@@ -36,7 +36,7 @@ export function likelyCauses(input: CauseInput): string[] {
   const { delta, window, focus } = input;
   const causes: string[] = [];
   if (delta.perPod.length === 0) {
-    causes.push('the metric source found no sidecar to scrape: check the services\' namespaces and labels');
+    causes.push("the metric source found no sidecar to scrape: check the services' namespaces and labels");
   }
   if (delta.missingMetrics.length > 0) {
     causes.push(

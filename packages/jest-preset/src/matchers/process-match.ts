@@ -103,14 +103,22 @@ function section(title: string, lines: readonly string[]): string[] {
   return lines.length === 0 ? [] : ['', title, ...lines];
 }
 
-function faultMessage<A>(m: FaultMatch<A>, args: A, delta: FaultDelta, window: WindowLike | undefined, verdict: Verdict) {
+function faultMessage<A>(
+  m: FaultMatch<A>,
+  args: A,
+  delta: FaultDelta,
+  window: WindowLike | undefined,
+  verdict: Verdict,
+) {
   return (): string => {
-    const notes = [
-      ...delta.notes,
-      ...delta.perPod.flatMap((p) => p.notes.map((n) => `${p.pod}: ${n}`)),
-    ];
+    const notes = [...delta.notes, ...delta.perPod.flatMap((p) => p.notes.map((n) => `${p.pod}: ${n}`))];
     const causes = [
-      ...likelyCauses({ delta, ...(window ? { window } : {}), focus: m.focus, expectsFaults: m.expectsFaults(args, m.ctx) !== (m.ctx.isNot === true) }),
+      ...likelyCauses({
+        delta,
+        ...(window ? { window } : {}),
+        focus: m.focus,
+        expectsFaults: m.expectsFaults(args, m.ctx) !== (m.ctx.isNot === true),
+      }),
       ...(verdict.causes?.() ?? []),
     ];
     return [
@@ -119,8 +127,14 @@ function faultMessage<A>(m: FaultMatch<A>, args: A, delta: FaultDelta, window: W
       ...verdict.lines(),
       ...(window ? ['', windowLine(window)] : []),
       ...section('Received per pod:', [faultTable(delta)]),
-      ...section('Likely cause:', causes.map((c) => `  - ${c}`)),
-      ...section('Notes:', notes.map((n) => `  - ${n}`)),
+      ...section(
+        'Likely cause:',
+        causes.map((c) => `  - ${c}`),
+      ),
+      ...section(
+        'Notes:',
+        notes.map((n) => `  - ${n}`),
+      ),
     ].join('\n');
   };
 }
@@ -199,7 +213,10 @@ export function processMatch<A>(m: FaultMatch<A> | WindowMatch<A>): MatcherResul
           ...section(`Sidecars the control plane knows (store revision ${nodes.revision}):`, [
             nodeTable(nodes.nodes, window.selector, window.revision),
           ]),
-          ...section('Likely cause:', (verdict.causes?.() ?? []).map((c) => `  - ${c}`)),
+          ...section(
+            'Likely cause:',
+            (verdict.causes?.() ?? []).map((c) => `  - ${c}`),
+          ),
         ].join('\n'),
     };
   }, asymmetricHint);

@@ -1,7 +1,7 @@
 // Plain-text tables for failure messages: what each pod's sidecar reported, and which sidecars applied a revision.
 import type { NodeStatus, Selector } from '@hfi/core';
-import { type FaultDelta, mismatchReasons, type PodDelta } from '@hfi/sdk';
 import { selectorMatches } from '@hfi/core';
+import { type FaultDelta, mismatchReasons, type PodDelta } from '@hfi/sdk';
 
 function formatNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
@@ -9,7 +9,11 @@ function formatNumber(n: number): string {
 }
 
 /** Columns padded to their widest cell; `right` columns (numbers) are right-aligned. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string {
+export function renderTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: ReadonlySet<number>,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     `  ${cells

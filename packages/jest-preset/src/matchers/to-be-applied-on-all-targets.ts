@@ -28,10 +28,9 @@ export function toBeAppliedOnAllTargets(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
-  const a = { ctx, matcher, expectedHint };
+  const a = { ctx: this, matcher, expectedHint };
   return processMatch<AppliedOnAllTargetsOptions>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -67,16 +66,16 @@ export function toBeAppliedOnAllTargets(
       return {
         pass: targets.length > 0 && behind.length === 0,
         lines: () => [
-          `Expected: ${ctx.isNot ? 'not ' : ''}every sidecar matching ${formatSelector(window.selector)} to have applied revision ${window.revision} (policy ${window.name})`,
-          `Received: ${ctx.utils.printReceived(applied)} of ${targets.length} live matching sidecar instance(s) applied it`,
+          `Expected: ${this.isNot ? 'not ' : ''}every sidecar matching ${formatSelector(window.selector)} to have applied revision ${window.revision} (policy ${window.name})`,
+          `Received: ${this.utils.printReceived(applied)} of ${targets.length} live matching sidecar instance(s) applied it`,
         ],
         causes: () => {
           const causes: string[] = [];
           if (targets.length === 0) {
             causes.push(
               nodes.length === 0
-                ? 'no sidecar has polled the control plane: check the filter\'s control-plane address and that the sidecars run'
-                : `the selector matches no live sidecar: ${nodes.map((n) => `${name(n)}: ${(mismatchReasons(window.selector, n).join('; ') || 'stale')}`).join(' | ')}`,
+                ? "no sidecar has polled the control plane: check the filter's control-plane address and that the sidecars run"
+                : `the selector matches no live sidecar: ${nodes.map((n) => `${name(n)}: ${mismatchReasons(window.selector, n).join('; ') || 'stale'}`).join(' | ')}`,
             );
           }
           if (behind.length > 0) {

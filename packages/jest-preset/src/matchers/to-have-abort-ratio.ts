@@ -33,10 +33,9 @@ export function toHaveAbortRatio(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
-  const a = { ctx, matcher, expectedHint };
+  const a = { ctx: this, matcher, expectedHint };
   return processMatch<RatioArgs>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -48,12 +47,15 @@ export function toHaveAbortRatio(
       const p = list[0];
       if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1) {
         const asPercent = typeof p === 'number' && p > 1 && p <= 100 ? ` (for ${p}% write ${p / 100})` : '';
-        fail(a, `p must be a probability between 0 and 1${asPercent}, got ${ctx.utils.printExpected(p)}`);
+        fail(a, `p must be a probability between 0 and 1${asPercent}, got ${this.utils.printExpected(p)}`);
       }
       const options = list[1] === undefined ? {} : objectArg(a, list[1], 'options', ['confidence', 'requests']);
       const confidence = options.confidence ?? DEFAULT_CONFIDENCE;
       if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) {
-        fail(a, `options.confidence must be between 0 and 1 (exclusive), e.g. 0.99, got ${ctx.utils.printExpected(confidence)}`);
+        fail(
+          a,
+          `options.confidence must be between 0 and 1 (exclusive), e.g. 0.99, got ${this.utils.printExpected(confidence)}`,
+        );
       }
       const requests = options.requests;
       if (requests === undefined) {
@@ -63,7 +65,7 @@ export function toHaveAbortRatio(
         );
       }
       if (typeof requests !== 'number' || !Number.isSafeInteger(requests) || requests <= 0) {
-        fail(a, `options.requests must be a positive integer, got ${ctx.utils.printExpected(requests)}`);
+        fail(a, `options.requests must be a positive integer, got ${this.utils.printExpected(requests)}`);
       }
       return { p, confidence, requests };
     },
@@ -84,8 +86,8 @@ export function toHaveAbortRatio(
                 })()
               : 'more aborts than requests';
           return [
-            `Expected abort ratio: ${ctx.isNot ? 'not ' : ''}${ctx.utils.printExpected(p)} (${percent(confidence)} confidence)`,
-            `Received: ${ctx.utils.printReceived(k)} aborts of n = ${n} requests, ${observed}${doubt ? ` (not trusted: ${doubt})` : ''}`,
+            `Expected abort ratio: ${this.isNot ? 'not ' : ''}${this.utils.printExpected(p)} (${percent(confidence)} confidence)`,
+            `Received: ${this.utils.printReceived(k)} aborts of n = ${n} requests, ${observed}${doubt ? ` (not trusted: ${doubt})` : ''}`,
             `Accepted for p = ${p} and n = ${n}: ${range.low}..${range.high} aborts (mean ${fixed(range.mean)}, sd ${fixed(range.sd)})`,
           ];
         },

@@ -1,5 +1,14 @@
-import { type FaultDelta, envoyBucketFor, envoyHistogramSum } from '@hfi/sdk';
-import { acceptsZero, amountArg, countArg, expectedLine, fail, type NumberExpectation, objectArg, receivedLine } from './arguments';
+import { envoyBucketFor, envoyHistogramSum, type FaultDelta } from '@hfi/sdk';
+import {
+  acceptsZero,
+  amountArg,
+  countArg,
+  expectedLine,
+  fail,
+  type NumberExpectation,
+  objectArg,
+  receivedLine,
+} from './arguments';
 import type { MatcherContextLike, MatcherResult } from './context';
 import { untrusted } from './likely-cause';
 import { processMatch } from './process-match';
@@ -38,10 +47,9 @@ export function toHaveDelayHistogram(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
-  const a = { ctx, matcher, expectedHint };
+  const a = { ctx: this, matcher, expectedHint };
   return processMatch<DelayHistogramExpectation>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -59,11 +67,15 @@ export function toHaveDelayHistogram(
         out.buckets = {};
         for (const [key, value] of Object.entries(buckets)) {
           if (parseBound(key) === undefined) {
-            fail(a, `buckets key ${JSON.stringify(key)} is not a bucket bound (use the le value: '250', '0.5', '+Inf')`);
+            fail(
+              a,
+              `buckets key ${JSON.stringify(key)} is not a bucket bound (use the le value: '250', '0.5', '+Inf')`,
+            );
           }
           out.buckets[key] = countArg(a, value, `buckets['${key}']`);
         }
-        if (Object.keys(out.buckets).length === 0) fail(a, 'buckets is empty: give at least one bound, e.g. { \'250\': 10 }');
+        if (Object.keys(out.buckets).length === 0)
+          fail(a, "buckets is empty: give at least one bound, e.g. { '250': 10 }");
       }
       if (Object.keys(out).length === 0) {
         fail(a, "the expected histogram needs count, sumMs or buckets, e.g. { count: 10, buckets: { '250': 10 } }");
@@ -71,8 +83,8 @@ export function toHaveDelayHistogram(
       return out;
     },
     expectsFaults: (e) =>
-      (e.count !== undefined && !acceptsZero(ctx, e.count)) ||
-      Object.values(e.buckets ?? {}).some((v) => !acceptsZero(ctx, v)),
+      (e.count !== undefined && !acceptsZero(this, e.count)) ||
+      Object.values(e.buckets ?? {}).some((v) => !acceptsZero(this, v)),
     check: (expected, delta: FaultDelta, window: WindowLike | undefined) => {
       const got: Record<string, unknown> = {};
       if (expected.count !== undefined) got.count = delta.delayHistogram.count;
@@ -84,10 +96,10 @@ export function toHaveDelayHistogram(
       }
       const doubt = untrusted(delta);
       return {
-        pass: doubt === undefined && ctx.equals(got, expected),
+        pass: doubt === undefined && this.equals(got, expected),
         lines: () => [
-          expectedLine(ctx, 'histogram', expected),
-          receivedLine(ctx, 'histogram', got, doubt ? ` (not trusted: ${doubt})` : ''),
+          expectedLine(this, 'histogram', expected),
+          receivedLine(this, 'histogram', got, doubt ? ` (not trusted: ${doubt})` : ''),
         ],
         causes: () => {
           const causes: string[] = [];

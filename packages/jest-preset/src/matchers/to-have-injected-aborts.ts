@@ -13,9 +13,8 @@ export function toHaveInjectedAborts(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
   return processMatch<NumberExpectation>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -23,15 +22,15 @@ export function toHaveInjectedAborts(
     expectedHint,
     accepts: 'faults',
     focus: ['aborts'],
-    parse: (a) => countArg({ ctx, matcher, expectedHint }, a[0], 'the expected number of aborts'),
-    expectsFaults: (expected) => !acceptsZero(ctx, expected),
+    parse: (a) => countArg({ ctx: this, matcher, expectedHint }, a[0], 'the expected number of aborts'),
+    expectsFaults: (expected) => !acceptsZero(this, expected),
     check: (expected, delta: FaultDelta) => {
       const doubt = untrusted(delta);
       return {
-        pass: doubt === undefined && ctx.equals(delta.aborts, expected),
+        pass: doubt === undefined && this.equals(delta.aborts, expected),
         lines: () => [
-          expectedLine(ctx, 'aborts', expected),
-          receivedLine(ctx, 'aborts', delta.aborts, doubt ? ` (not trusted: ${doubt})` : ''),
+          expectedLine(this, 'aborts', expected),
+          receivedLine(this, 'aborts', delta.aborts, doubt ? ` (not trusted: ${doubt})` : ''),
         ],
       };
     },

@@ -13,9 +13,8 @@ export function toHaveInjectedDelays(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
   return processMatch<NumberExpectation>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -23,15 +22,15 @@ export function toHaveInjectedDelays(
     expectedHint,
     accepts: 'faults',
     focus: ['delays'],
-    parse: (a) => countArg({ ctx, matcher, expectedHint }, a[0], 'the expected number of delays'),
-    expectsFaults: (expected) => !acceptsZero(ctx, expected),
+    parse: (a) => countArg({ ctx: this, matcher, expectedHint }, a[0], 'the expected number of delays'),
+    expectsFaults: (expected) => !acceptsZero(this, expected),
     check: (expected, delta: FaultDelta) => {
       const doubt = untrusted(delta);
       return {
-        pass: doubt === undefined && ctx.equals(delta.delays, expected),
+        pass: doubt === undefined && this.equals(delta.delays, expected),
         lines: () => [
-          expectedLine(ctx, 'delays', expected),
-          receivedLine(ctx, 'delays', delta.delays, doubt ? ` (not trusted: ${doubt})` : ''),
+          expectedLine(this, 'delays', expected),
+          receivedLine(this, 'delays', delta.delays, doubt ? ` (not trusted: ${doubt})` : ''),
         ],
       };
     },

@@ -1,5 +1,13 @@
 import type { FaultDelta } from '@hfi/sdk';
-import { acceptsZero, countArg, expectedLine, fail, type NumberExpectation, objectArg, receivedLine } from './arguments';
+import {
+  acceptsZero,
+  countArg,
+  expectedLine,
+  fail,
+  type NumberExpectation,
+  objectArg,
+  receivedLine,
+} from './arguments';
 import type { MatcherContextLike, MatcherResult } from './context';
 import type { Focus } from './likely-cause';
 import { untrusted } from './likely-cause';
@@ -19,11 +27,10 @@ export function toHaveInjectedFaults(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
-  const a = { ctx, matcher, expectedHint };
+  const a = { ctx: this, matcher, expectedHint };
   const keys = (e: InjectedFaultsExpectation) => (['aborts', 'delays'] as const).filter((k) => e[k] !== undefined);
   return processMatch<InjectedFaultsExpectation>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -36,18 +43,19 @@ export function toHaveInjectedFaults(
       const out: InjectedFaultsExpectation = {};
       if (raw.aborts !== undefined) out.aborts = countArg(a, raw.aborts, 'aborts');
       if (raw.delays !== undefined) out.delays = countArg(a, raw.delays, 'delays');
-      if (keys(out).length === 0) fail(a, 'the expected faults need aborts, delays or both, e.g. { aborts: 3, delays: 0 }');
+      if (keys(out).length === 0)
+        fail(a, 'the expected faults need aborts, delays or both, e.g. { aborts: 3, delays: 0 }');
       return out;
     },
-    expectsFaults: (expected) => keys(expected).some((k) => !acceptsZero(ctx, expected[k] as NumberExpectation)),
+    expectsFaults: (expected) => keys(expected).some((k) => !acceptsZero(this, expected[k] as NumberExpectation)),
     check: (expected, delta: FaultDelta) => {
       const got = Object.fromEntries(keys(expected).map((k) => [k, delta[k]]));
       const doubt = untrusted(delta);
       return {
-        pass: doubt === undefined && ctx.equals(got, expected),
+        pass: doubt === undefined && this.equals(got, expected),
         lines: () => [
-          expectedLine(ctx, 'faults', expected),
-          receivedLine(ctx, 'faults', got, doubt ? ` (not trusted: ${doubt})` : ''),
+          expectedLine(this, 'faults', expected),
+          receivedLine(this, 'faults', got, doubt ? ` (not trusted: ${doubt})` : ''),
         ],
       };
     },

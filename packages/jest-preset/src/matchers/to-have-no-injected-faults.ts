@@ -11,9 +11,8 @@ export function toHaveNoInjectedFaults(
   received: unknown,
   ...args: unknown[]
 ): MatcherResult | Promise<MatcherResult> {
-  const ctx = this;
   return processMatch<null>({
-    ctx,
+    ctx: this,
     matcher,
     received,
     args,
@@ -29,8 +28,8 @@ export function toHaveNoInjectedFaults(
       return {
         pass: doubt === undefined && delta.aborts === 0 && delta.delays === 0 && count === 0,
         lines: () => [
-          `Expected: ${ctx.isNot ? 'some injected faults' : 'no injected faults'}`,
-          `Received: ${ctx.utils.printReceived(delta.aborts)} aborts, ${ctx.utils.printReceived(delta.delays)} delays, ${ctx.utils.printReceived(count)} in the delay histogram${doubt ? ` (not trusted: ${doubt})` : ''}`,
+          `Expected: ${this.isNot ? 'some injected faults' : 'no injected faults'}`,
+          `Received: ${this.utils.printReceived(delta.aborts)} aborts, ${this.utils.printReceived(delta.delays)} delays, ${this.utils.printReceived(count)} in the delay histogram${doubt ? ` (not trusted: ${doubt})` : ''}`,
         ],
       };
     },

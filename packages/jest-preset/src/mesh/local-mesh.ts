@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type StartedControlPlane, createLogger, startControlPlane } from '@hfi/control-plane';
+import { createLogger, type StartedControlPlane, startControlPlane } from '@hfi/control-plane';
 import { HfiError, isHfiError } from '@hfi/core';
 import { type StartedSidecar, startSidecar } from '@hfi/filter';
 import { ControlPlaneClient } from '@hfi/sdk';
@@ -42,7 +42,7 @@ export async function startLocalMesh(config: HfiPresetConfig): Promise<LocalMesh
     controlPlane = await startControlPlane({
       listen: '127.0.0.1:0',
       store: 'memory',
-      logger: createLogger(config.logLevel === 'silent' ? 'info' : 'debug', cpLog),
+      logger: createLogger(config.logLevel === 'debug' ? 'debug' : 'info', cpLog),
       ...(config.token === undefined ? {} : { token: config.token }),
     });
     const cpUrl = controlPlane.url;

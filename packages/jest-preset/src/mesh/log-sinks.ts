@@ -1,12 +1,28 @@
 // Where the local processes' log lines go: every line into a file per process in the run's log directory, and the
 // lines at or above the configured level also to stderr (where Jest shows global setup's output).
-import { createWriteStream, type WriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { PresetLogLevel } from '../config/types';
 
-const RANK: Record<string, number> = { trace: 0, debug: 1, info: 2, warn: 3, warning: 3, error: 4, critical: 5, fatal: 5 };
-const THRESHOLD: Record<PresetLogLevel, number> = { debug: 1, info: 2, warn: 3, error: 4, silent: Number.POSITIVE_INFINITY };
+const RANK: Record<string, number> = {
+  trace: 0,
+  debug: 1,
+  info: 2,
+  warn: 3,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  fatal: 5,
+};
+const THRESHOLD: Record<PresetLogLevel, number> = {
+  debug: 1,
+  info: 2,
+  warn: 3,
+  error: 4,
+  silent: Number.POSITIVE_INFINITY,
+};
 
 /** The level of an Envoy-format line (`[time][worker][level][logger] …`) or a pino JSON line (`"level":"warn"`). */
 export function lineLevel(line: string): number {

@@ -21,7 +21,10 @@ export interface SidecarWait {
   pollMs?: number;
 }
 
-function pending(list: NodeList, sidecars: readonly ExpectedSidecar[]): { sidecar: ExpectedSidecar; seen: NodeStatus[] }[] {
+function pending(
+  list: NodeList,
+  sidecars: readonly ExpectedSidecar[],
+): { sidecar: ExpectedSidecar; seen: NodeStatus[] }[] {
   return sidecars
     .map((sidecar) => ({
       sidecar,
@@ -47,7 +50,9 @@ export async function waitForSidecars(wait: SidecarWait): Promise<NodeList> {
         `the local sidecars did not connect to the control plane within ${wait.timeoutMs} ms:\n  ${lines.join('\n  ')}${
           wait.logDir ? `\nTheir logs are in ${wait.logDir}` : ''
         }`,
-        { details: { waitedMs: Date.now() - started, pending: waiting.map((w) => w.sidecar.name), logDir: wait.logDir } },
+        {
+          details: { waitedMs: Date.now() - started, pending: waiting.map((w) => w.sidecar.name), logDir: wait.logDir },
+        },
       );
     }
     await sleep(wait.pollMs ?? 25);

@@ -59,7 +59,10 @@ function labelSelector(service: PublishedService): string {
 
 function promSelector(service: PublishedService): string {
   const quote = (v: string) => JSON.stringify(v);
-  const pairs = [`namespace=${quote(service.namespace)}`, ...Object.entries(service.labels).map(([k, v]) => `${k}=${quote(v)}`)];
+  const pairs = [
+    `namespace=${quote(service.namespace)}`,
+    ...Object.entries(service.labels).map(([k, v]) => `${k}=${quote(v)}`),
+  ];
   return `{${pairs.join(',')}}`;
 }
 

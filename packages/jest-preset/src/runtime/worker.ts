@@ -53,6 +53,11 @@ export function openWindows(): readonly FaultWindow[] {
   return state().client?.windows ?? [];
 }
 
+/** Forgets the runtime read from the environment (it is read again on next use). */
+export function forgetRuntime(): void {
+  state().runtime = undefined;
+}
+
 /** Closes the test file's client (and every window still open) and its metric source. */
 export async function closeWorkerClient(): Promise<void> {
   const s = state();

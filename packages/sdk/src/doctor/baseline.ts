@@ -72,14 +72,23 @@ export async function readBaseline(file: string): Promise<Baseline | undefined> 
     });
   }
   const object = parsed as Partial<Baseline> | null;
-  if (object?.hfiDoctorBaseline !== 1 || typeof object.takenAt !== 'string' || Number.isNaN(Date.parse(object.takenAt))) {
-    throw new HfiError('HFI_ERR_DOCTOR_BASELINE', `${file} is not an hfi doctor baseline (hfiDoctorBaseline: 1, takenAt)`, {
-      field: 'baseline',
-      details: { file },
-    });
+  if (
+    object?.hfiDoctorBaseline !== 1 ||
+    typeof object.takenAt !== 'string' ||
+    Number.isNaN(Date.parse(object.takenAt))
+  ) {
+    throw new HfiError(
+      'HFI_ERR_DOCTOR_BASELINE',
+      `${file} is not an hfi doctor baseline (hfiDoctorBaseline: 1, takenAt)`,
+      {
+        field: 'baseline',
+        details: { file },
+      },
+    );
   }
   const sidecars: Record<string, BaselineEntry> = {};
-  for (const [name, entry] of Object.entries(object.sidecars ?? {})) sidecars[name] = checkEntry(entry, name, file, object.takenAt);
+  for (const [name, entry] of Object.entries(object.sidecars ?? {}))
+    sidecars[name] = checkEntry(entry, name, file, object.takenAt);
   return { hfiDoctorBaseline: 1, takenAt: object.takenAt, sidecars };
 }
 

@@ -167,7 +167,11 @@ async function fetchPlugin(api: KubeApi, resource: IstioResource): Promise<Plugi
       detail: `${raw} answers, but its sha256 is ${actual}, not the WasmPlugin's ${sha256}: istio-agent refuses it`,
     };
   }
-  return { url: raw, ok: true, detail: `${raw} answers (${answer.body.length} bytes${sha256 ? ', sha256 matches' : ''})` };
+  return {
+    url: raw,
+    ok: true,
+    detail: `${raw} answers (${answer.body.length} bytes${sha256 ? ', sha256 matches' : ''})`,
+  };
 }
 
 export interface KubernetesCollection {

@@ -17,7 +17,9 @@ function adminBase(raw: string, index: number): URL {
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HfiError('HFI_ERR_DOCTOR_OPTIONS', `--admin ${raw} must be an http(s) URL`, { field: `sidecars[${index}]` });
+    throw new HfiError('HFI_ERR_DOCTOR_OPTIONS', `--admin ${raw} must be an http(s) URL`, {
+      field: `sidecars[${index}]`,
+    });
   }
   // `<admin>/stats/prometheus` given: the admin base is what precedes it.
   url.pathname = url.pathname.replace(/\/stats\/prometheus\/?$/, '').replace(/\/+$/, '');
@@ -75,7 +77,8 @@ export async function collectLocal(
   return Promise.all(
     targets.map(async ({ base, logFile }) => {
       const root = base.toString().replace(/\/+$/, '');
-      const read = async (path: string): Promise<Page> => bodyOf(await getText(`${root}${path}`, { timeoutMs }), `${root}${path}`);
+      const read = async (path: string): Promise<Page> =>
+        bodyOf(await getText(`${root}${path}`, { timeoutMs }), `${root}${path}`);
       const [prometheus, stats, serverInfo, configDump, logs] = await Promise.all([
         read('/stats/prometheus'),
         read('/stats'),
@@ -100,6 +103,10 @@ export async function collectLocal(
 }
 
 /** Reads `/stats/prometheus` again (the restart check's second scrape). */
-export async function rescrape(evidence: SidecarEvidence, timeoutMs: number, headers?: Record<string, string>): Promise<Page> {
+export async function rescrape(
+  evidence: SidecarEvidence,
+  timeoutMs: number,
+  headers?: Record<string, string>,
+): Promise<Page> {
   return bodyOf(await getText(evidence.statsUrl, { timeoutMs, ...(headers ? { headers } : {}) }), evidence.statsUrl);
 }

@@ -154,7 +154,11 @@ export async function diagnose(options: DiagnoseOptions): Promise<DiagnosisRepor
         const labels = s?.evidence.identity.labels ?? sidecars[0]?.evidence.identity.labels;
         return {
           mode: options.mode,
-          namespace: collection.k8s?.namespace ?? s?.identity.namespace ?? sidecars[0]?.identity.namespace ?? DEFAULT_K8S_NAMESPACE,
+          namespace:
+            collection.k8s?.namespace ??
+            s?.identity.namespace ??
+            sidecars[0]?.identity.namespace ??
+            DEFAULT_K8S_NAMESPACE,
           selector: k8sOptions?.selector ?? (labels?.app ? `app=${labels.app}` : DEFAULT_K8S_SELECTOR),
           pod: s?.identity.pod ?? '$POD',
           controlPlane: controlPlane?.url ?? (options.mode === 'k8s' ? SEED_CONTROL_PLANE : '<control plane URL>'),

@@ -147,7 +147,8 @@ export interface LogFacts {
   requests: { method: string; path: string; status: number }[];
 }
 
-const LOAD_FAILURE = /failed to (load|fetch|create|instantiate)[^\n]*wasm|wasm[^\n]*(failed|error)[^\n]*(load|fetch|download)/i;
+const LOAD_FAILURE =
+  /failed to (load|fetch|create|instantiate)[^\n]*wasm|wasm[^\n]*(failed|error)[^\n]*(load|fetch|download)/i;
 const ACCESS_LOG = /"([A-Z]+) (\S+) HTTP\/[0-9.]+" (\d{3}) /;
 const APPLIED = /hfi: applied revision (\d+): (\d+) of (\d+) polic(?:y|ies) apply to (\S+)/;
 
@@ -164,7 +165,8 @@ export function logFacts(lines: readonly string[]): LogFacts {
     if (/wasm vm created/i.test(line)) facts.vmCreated = true;
     if (/wasm filter created/i.test(line)) facts.filterCreated = true;
     const defined = /Defined metric: (\S+)/.exec(line);
-    if (defined && !facts.definedMetrics.includes(defined[1] as string)) facts.definedMetrics.push(defined[1] as string);
+    if (defined && !facts.definedMetrics.includes(defined[1] as string))
+      facts.definedMetrics.push(defined[1] as string);
     if (line.includes('hfi: configured')) facts.hfiConfigured = true;
     if (LOAD_FAILURE.test(line)) facts.loadFailures.push(line.trim());
     const applied = APPLIED.exec(line);
@@ -177,7 +179,8 @@ export function logFacts(lines: readonly string[]): LogFacts {
       };
     }
     const access = ACCESS_LOG.exec(line);
-    if (access) facts.requests.push({ method: access[1] as string, path: access[2] as string, status: Number(access[3]) });
+    if (access)
+      facts.requests.push({ method: access[1] as string, path: access[2] as string, status: Number(access[3]) });
   }
   return facts;
 }

@@ -128,7 +128,12 @@ export function buildFacts(evidence: SidecarEvidence, nodes: readonly NodeStatus
   const identity: WorkloadIdentityEvidence =
     reported === undefined
       ? evidence.identity
-      : { workload: reported.workload, namespace: reported.namespace, pod: reported.pod, labels: reported.labels ?? {} };
+      : {
+          workload: reported.workload,
+          namespace: reported.namespace,
+          pod: reported.pod,
+          labels: reported.labels ?? {},
+        };
   const facts: SidecarFacts = {
     evidence,
     newFamilies: [],

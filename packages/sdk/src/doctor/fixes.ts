@@ -53,7 +53,7 @@ export function fixPluginNotAccessible(c: FixContext, url: string): string {
 export function fixStatsMatcher(c: FixContext): string {
   if (c.mode === 'local') {
     return steps([
-      'The sidecar stats matcher drops the plugin metrics. Restart the sidecar with Istio\'s default inclusion list',
+      "The sidecar stats matcher drops the plugin metrics. Restart the sidecar with Istio's default inclusion list",
       '(drop --no-default-stats-inclusion) or add the plugin metrics to it:',
       '  hfi sidecar ... --stats-inclusion-prefix wasmcustom.wasmcustom.hfi_faults',
     ]);
@@ -125,7 +125,7 @@ export function fixNotPolling(c: FixContext): string {
     `The plugin must poll the control plane at ${c.controlPlane}: check its control_plane_address`,
     c.mode === 'k8s'
       ? `(kubectl get wasmplugin -n ${c.namespace} -o yaml, pluginConfig) and the sidecar log for poll failures:\n` +
-          `  kubectl logs -n ${c.namespace} ${c.pod} -c istio-proxy --tail=100 | grep -E "(wasm|hfi)"`
+        `  kubectl logs -n ${c.namespace} ${c.pod} -c istio-proxy --tail=100 | grep -E "(wasm|hfi)"`
       : '(hfi sidecar --control-plane) and the sidecar log for poll failures ("hfi:" lines).',
   ]);
 }
@@ -161,7 +161,9 @@ export function fixRestart(c: FixContext): string {
     'Expected: metrics are ephemeral, kept in the proxy memory; a restart starts them at 0 again.',
     'For history, let Prometheus scrape the sidecars regularly (every 15-30s) and query it:',
     '  wasmcustom_hfi_faults_aborts_total[1h]',
-    ...(c.mode === 'local' ? ['A fault window measures deltas within one sidecar run: keep the sidecar up across it.'] : []),
+    ...(c.mode === 'local'
+      ? ['A fault window measures deltas within one sidecar run: keep the sidecar up across it.']
+      : []),
   ]);
 }
 

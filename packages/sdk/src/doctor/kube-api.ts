@@ -4,8 +4,8 @@
 import type { Agent as HttpAgent } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { HfiError } from '@hfi/core';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubernetesClient } from '../metrics/kubernetes-client';
 import { asRecord, parseJson } from './http';
 
@@ -47,9 +47,13 @@ export class KubeApi {
     }
     const cluster = kc.getCurrentCluster();
     if (cluster === null) {
-      throw new HfiError('HFI_ERR_DOCTOR_OPTIONS', `the kubeconfig has no cluster for context ${kc.getCurrentContext()}`, {
-        field: 'kubeconfig',
-      });
+      throw new HfiError(
+        'HFI_ERR_DOCTOR_OPTIONS',
+        `the kubeconfig has no cluster for context ${kc.getCurrentContext()}`,
+        {
+          field: 'kubeconfig',
+        },
+      );
     }
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);

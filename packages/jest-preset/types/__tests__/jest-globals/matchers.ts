@@ -1,7 +1,8 @@
 // Type test for @jest/globals: checked by `tsc -p types/__tests__/jest-globals` (see src/typings.test.ts).
+
+import { hfi, service } from '@hfi/jest-preset';
 import type { FaultDelta } from '@hfi/sdk';
 import { expect } from '@jest/globals';
-import { hfi, service } from '@hfi/jest-preset';
 
 export async function usage(delta: FaultDelta): Promise<void> {
   const win = await hfi.openFaultWindow({

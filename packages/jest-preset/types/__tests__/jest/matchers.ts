@@ -1,6 +1,7 @@
 // Type test for @types/jest globals: checked by `tsc -p types/__tests__/jest` (see src/typings.test.ts).
-import type { FaultDelta } from '@hfi/sdk';
+
 import { hfi, service } from '@hfi/jest-preset';
+import type { FaultDelta } from '@hfi/sdk';
 
 export async function usage(delta: FaultDelta): Promise<void> {
   const win = await hfi.openFaultWindow({

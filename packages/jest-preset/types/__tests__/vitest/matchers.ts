@@ -1,6 +1,7 @@
 // Type test for Vitest: checked by `tsc -p types/__tests__/vitest` (see src/typings.test.ts).
-import type { FaultDelta } from '@hfi/sdk';
+
 import { hfi, hfiMatchers, service } from '@hfi/jest-preset';
+import type { FaultDelta } from '@hfi/sdk';
 import { expect } from 'vitest';
 
 expect.extend(hfiMatchers);

@@ -29,7 +29,8 @@ interface DoctorFlags {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const DOCTOR_HELP = `
-Checks, in the order of the troubleshooting guide (seed Problems 1-5):
+Checks, in the order of the metrics troubleshooting guide (Problems 1-5: not visible, not incrementing, lost after a
+restart, missing in Prometheus, old names):
   1 plugin loaded  2 metrics visible (stats matcher)  3 metric names (old hfi.faults.*)  4 policy applied,
   selector, ack, traffic, match rules  5 restart (counters reset)  6 Prometheus targets and series (--prometheus)
 Each prints ok, PROBLEM (with the fix) or "could not check".

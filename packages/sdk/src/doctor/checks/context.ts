@@ -44,7 +44,7 @@ export function fold(id: CheckId, title: string, findings: Finding[], okDetail: 
   let detail: string;
   if (problems.length > 0) {
     status = 'problem';
-    detail = problems.length === 1 && findings.length === 1 ? (problems[0] as Finding).detail : summary(problems, 'problem');
+    detail = findings.length === 1 ? (problems[0] as Finding).detail : summary(problems, findings.length);
   } else if (findings.length > 0 && unknown.length === 0) {
     status = 'ok';
     detail = findings.length === 1 ? (findings[0] as Finding).detail : okDetail(findings.length);
@@ -53,9 +53,9 @@ export function fold(id: CheckId, title: string, findings: Finding[], okDetail: 
     detail =
       findings.length === 0
         ? 'no sidecar could be read'
-        : unknown.length === 1 && findings.length === 1
+        : findings.length === 1
           ? (unknown[0] as Finding).detail
-          : summary(unknown, 'could not be checked');
+          : summary(unknown, findings.length);
   }
   const first = problems[0];
   return {
@@ -70,9 +70,11 @@ export function fold(id: CheckId, title: string, findings: Finding[], okDetail: 
   };
 }
 
-function summary(findings: Finding[], what: string): string {
-  const pods = findings.map((f) => f.pod);
-  return `${findings.length} sidecar${findings.length === 1 ? '' : 's'}: ${what} (${pods.join(', ')}); ${findings[0]?.detail}`;
+/** `http://b: <detail>`, or `2 of 3 sidecars (a, b); a: <detail>` — the first finding speaks for the rest. */
+function summary(findings: Finding[], total: number): string {
+  const first = findings[0] as Finding;
+  if (findings.length === 1) return `${first.pod}: ${first.detail}`;
+  return `${findings.length} of ${total} sidecars (${findings.map((f) => f.pod).join(', ')}); ${first.pod}: ${first.detail}`;
 }
 
 export function podName(f: SidecarFacts): string {

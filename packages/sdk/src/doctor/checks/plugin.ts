@@ -1,7 +1,7 @@
 // The seed's Problem 1 (metrics not visible) and Problem 5 (old names): is the plugin loaded, are its metrics on
 // the stats page, and under which names.
-import { asRecord } from '../http';
-import { resourceLabels, targetsPod, type IstioResource } from '../collect-kubernetes';
+
+import { type IstioResource, resourceLabels, targetsPod } from '../collect-kubernetes';
 import { HFI_NEW_FAMILIES } from '../evidence';
 import { ENVOY_BUCKET_LINES, hfiLogLines, hfiMetricsPresent, type SidecarFacts } from '../facts';
 import {
@@ -11,6 +11,7 @@ import {
   fixRestartAfterEnvoyFilter,
   fixStatsMatcher,
 } from '../fixes';
+import { asRecord } from '../http';
 import type { CheckResult } from '../types';
 import { type CheckContext, type Finding, fold, noSidecars, podName } from './context';
 
@@ -19,7 +20,10 @@ const labelsText = (labels: Record<string, string> | undefined) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(',') || 'no labels';
 
-function wasmPluginsFor(ctx: CheckContext, f: SidecarFacts): { targeting: IstioResource[]; all: IstioResource[] } | undefined {
+function wasmPluginsFor(
+  ctx: CheckContext,
+  f: SidecarFacts,
+): { targeting: IstioResource[]; all: IstioResource[] } | undefined {
   const list = ctx.k8s?.wasmPlugins;
   if (list === undefined || 'error' in list) return undefined;
   const namespace = f.identity.namespace ?? '';
@@ -32,8 +36,12 @@ function pluginFinding(ctx: CheckContext, f: SidecarFacts): Finding {
   const fix = ctx.fix(f);
   const positive: string[] = [];
   if (hfiMetricsPresent(f)) positive.push('its stats show the plugin metrics');
-  if (hfiLogLines(f)) positive.push(`its log shows ${f.logs?.definedMetrics.length ? '"Defined metric: …" lines' : 'the plugin starting'}`);
-  if (f.nodes.length > 0) positive.push(`it polls the control plane (${f.nodes.length} worker VM${f.nodes.length === 1 ? '' : 's'})`);
+  if (hfiLogLines(f))
+    positive.push(
+      `its log shows ${f.logs?.definedMetrics.length ? '"Defined metric: …" lines' : 'the plugin starting'}`,
+    );
+  if (f.nodes.length > 0)
+    positive.push(`it polls the control plane (${f.nodes.length} worker VM${f.nodes.length === 1 ? '' : 's'})`);
   if (positive.length > 0) return { pod, status: 'ok', detail: `hfi plugin loaded: ${positive.join('; ')}` };
 
   // Kubernetes: is there a WasmPlugin for this pod, and does its module answer?
@@ -47,7 +55,9 @@ function pluginFinding(ctx: CheckContext, f: SidecarFacts): Finding {
       fix: fixPluginNotLoaded(fix),
       detail:
         `no WasmPlugin targets this pod (labels ${labelsText(f.evidence.identity.labels)})` +
-        (known.length > 0 ? `; WasmPlugins seen: ${known.join(', ')}` : '; no WasmPlugin in its namespace or istio-system'),
+        (known.length > 0
+          ? `; WasmPlugins seen: ${known.join(', ')}`
+          : '; no WasmPlugin in its namespace or istio-system'),
     };
   }
   if (plugins !== undefined) {
@@ -159,7 +169,12 @@ function visibleFinding(ctx: CheckContext, f: SidecarFacts): Finding {
   const pod = podName(f);
   const fix = ctx.fix(f);
   if (f.promError !== undefined) {
-    return { pod, status: 'unknown', detail: `/stats/prometheus could not be read: ${f.promError}`, unreachable: f.promError };
+    return {
+      pod,
+      status: 'unknown',
+      detail: `/stats/prometheus could not be read: ${f.promError}`,
+      unreachable: f.promError,
+    };
   }
   if (f.newFamilies.length === HFI_NEW_FAMILIES.length) {
     const h = f.histogram;
@@ -231,7 +246,9 @@ function visibleFinding(ctx: CheckContext, f: SidecarFacts): Finding {
       detail: `${head}: the hfi plugin is not loaded (see "Plugin loaded")`,
     };
   }
-  const matcher = f.matcher.known ? 'its stats matcher keeps them' : `its stats matcher could not be read (${f.matcher.reason})`;
+  const matcher = f.matcher.known
+    ? 'its stats matcher keeps them'
+    : `its stats matcher could not be read (${f.matcher.reason})`;
   return {
     pod,
     status: 'problem',
@@ -267,12 +284,20 @@ function namesFinding(ctx: CheckContext, f: SidecarFacts): Finding {
     };
   }
   if (f.promError !== undefined) {
-    return { pod, status: 'unknown', detail: `/stats/prometheus could not be read: ${f.promError}`, unreachable: f.promError };
+    return {
+      pod,
+      status: 'unknown',
+      detail: `/stats/prometheus could not be read: ${f.promError}`,
+      unreachable: f.promError,
+    };
   }
   return {
     pod,
     status: 'ok',
-    detail: f.newFamilies.length > 0 ? 'current names (wasmcustom_hfi_faults_*), no old hfi.faults.* names' : 'no old hfi.faults.* names',
+    detail:
+      f.newFamilies.length > 0
+        ? 'current names (wasmcustom_hfi_faults_*), no old hfi.faults.* names'
+        : 'no old hfi.faults.* names',
   };
 }
 

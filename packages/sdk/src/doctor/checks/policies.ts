@@ -12,7 +12,7 @@ import {
 } from '@hfi/core';
 import type { NodeList } from '../../client/types';
 import { formatSelector, mismatchReasons } from '../../window/targets';
-import type { SidecarFacts } from '../facts';
+import { hfiLogLines, hfiMetricsPresent, type SidecarFacts } from '../facts';
 import { fixMatchRules, fixNoPolicy, fixNoTraffic, fixNotPolling, fixSelector } from '../fixes';
 import type { CheckResult, RequestSpec } from '../types';
 import { type CheckContext, type Finding, fold, noSidecars, podName } from './context';
@@ -41,7 +41,8 @@ export function checkPolicyApplied(ctx: CheckContext): CheckResult {
       id,
       title,
       status: 'unknown',
-      detail: 'no control plane given: pass --control-plane-addr URL (kubectl port-forward -n boifi svc/hfi-control-plane 8080)',
+      detail:
+        'no control plane given: pass --control-plane-addr URL (kubectl port-forward -n boifi svc/hfi-control-plane 8080)',
     };
   }
   if ('error' in cp.policies) {
@@ -75,7 +76,9 @@ export function checkPolicyApplied(ctx: CheckContext): CheckResult {
       fix: fixNoPolicy(ctx.fix()),
     };
   }
-  const names = active.map((p) => `${p.metadata.name} (${activeRules(p)} active rule${activeRules(p) === 1 ? '' : 's'})`);
+  const names = active.map(
+    (p) => `${p.metadata.name} (${activeRules(p)} active rule${activeRules(p) === 1 ? '' : 's'})`,
+  );
   return {
     id,
     title,
@@ -161,11 +164,14 @@ export async function checkPolicyAcked(ctx: CheckContext, ackWaitMs: number): Pr
   let nodes: NodeList = cp.nodes;
   const instancesOf = (f: SidecarFacts, list: NodeList) =>
     list.nodes.filter((n) => n.namespace === f.identity.namespace && n.pod === f.identity.pod);
-  const behind = (f: SidecarFacts, list: NodeList) =>
-    instancesOf(f, list).some((n) => n.stale || n.applied_revision < list.revision);
-  // A sidecar polls (or holds a watch): give one that is a step behind a moment to catch up.
+  // Behind, or running the plugin without having been heard from yet: worth a moment to catch up.
+  const waitable = (f: SidecarFacts, list: NodeList) => {
+    const instances = instancesOf(f, list);
+    if (instances.length === 0) return hfiMetricsPresent(f) || hfiLogLines(f);
+    return instances.some((n) => n.stale || n.applied_revision < list.revision);
+  };
   const deadline = Date.now() + ackWaitMs;
-  while (ctx.sidecars.some((f) => behind(f, nodes) || instancesOf(f, nodes).length === 0) && Date.now() < deadline) {
+  while (ctx.sidecars.some((f) => waitable(f, nodes)) && Date.now() < deadline) {
     await sleep(200);
     const next = await cp.refreshNodes();
     if ('error' in next) break;
@@ -174,7 +180,11 @@ export async function checkPolicyAcked(ctx: CheckContext, ackWaitMs: number): Pr
   const findings = ctx.sidecars.map((f): Finding => {
     const pod = podName(f);
     if (f.identity.pod === undefined) {
-      return { pod, status: 'unknown', detail: 'its pod name could not be read, so its control-plane instances cannot be found' };
+      return {
+        pod,
+        status: 'unknown',
+        detail: 'its pod name could not be read, so its control-plane instances cannot be found',
+      };
     }
     const instances = instancesOf(f, nodes);
     if (instances.length === 0) {
@@ -240,13 +250,15 @@ export function checkTraffic(ctx: CheckContext): CheckResult {
         detail: `no request has reached this sidecar (${f.requests.source} is 0)`,
       };
     }
-    if (f.promError !== undefined) return { pod, status: 'unknown', detail: `its stats could not be read: ${f.promError}` };
+    if (f.promError !== undefined)
+      return { pod, status: 'unknown', detail: `its stats could not be read: ${f.promError}` };
     return {
       pod,
       status: 'unknown',
       detail:
-        'no fault injected yet, and this sidecar exposes no request counter (istio_requests_total, ' +
-        'envoy_http_downstream_rq_total) and no access log to tell whether traffic arrives',
+        `${f.metrics?.aborts === undefined ? 'its fault counters are not visible' : 'no fault injected yet'}, and this ` +
+        'sidecar exposes no request counter (istio_requests_total, envoy_http_downstream_rq_total) and no access ' +
+        'log to tell whether traffic arrives',
     };
   });
   return fold(id, title, findings, (n) => `traffic reaches all ${n} sidecars`);
@@ -296,7 +308,7 @@ function matchReport(policies: PolicyWithStatus[], identity: WorkloadIdentity, r
 
 export function checkPolicyMatch(ctx: CheckContext, request: RequestSpec | undefined): CheckResult {
   const id = 'policy-match';
-  const title = "Policy match rules take the traffic";
+  const title = 'Policy match rules take the traffic';
   const policies = activePolicies(ctx);
   if (policies === undefined || policies.length === 0) {
     return { id, title, status: 'unknown', detail: 'no policy in force to compare (see "Policy applied")' };
@@ -343,16 +355,26 @@ export function checkPolicyMatch(ctx: CheckContext, request: RequestSpec | undef
           seedProblem: 2,
           fix: fixMatchRules(ctx.fix(f)),
           detail:
-            `none of the ${distinct.length} requests in its access log (${distinct.map((r) => `${r.method} ${r.path}`).slice(0, 5).join(', ')}) ` +
+            `none of the ${distinct.length} requests in its access log (${distinct
+              .map((r) => `${r.method} ${r.path}`)
+              .slice(0, 5)
+              .join(', ')}) ` +
             `matches a rule (headers are not logged); e.g. ${describeRequest(sample)}: ${matchReport(policies, identity, sample)}`,
         };
       }
-      return { pod, status: 'ok', detail: `${matching.length} of the ${distinct.length} request kinds in its access log match a rule` };
+      return {
+        pod,
+        status: 'ok',
+        detail: `${matching.length} of the ${distinct.length} request kinds in its access log match a rule`,
+      };
     }
+    const faults = (f.metrics?.aborts ?? 0) + (f.metrics?.delays ?? 0);
+    if (faults > 0) return { pod, status: 'ok', detail: `${faults} faults injected, so the rules match its traffic` };
     return {
       pod,
       status: 'unknown',
-      detail: "no request to compare: pass --request 'GET /path' [-H 'name: value'] with a request that should be faulted",
+      detail:
+        "no request to compare: pass --request 'GET /path' [-H 'name: value'] with a request that should be faulted",
     };
   });
   return fold(id, title, findings, (n) => `the requests match a rule on all ${n} sidecars`);

@@ -92,7 +92,8 @@ export async function readPrometheus(url: string, timeoutMs: number): Promise<Pr
   };
 }
 
-const normalizeHost = (hostPort: string) => hostPort.replace(/^localhost(?=:)/, '127.0.0.1').replace(/^\[::1\]/, '127.0.0.1');
+const normalizeHost = (hostPort: string) =>
+  hostPort.replace(/^localhost(?=:)/, '127.0.0.1').replace(/^\[::1\]/, '127.0.0.1');
 
 function hostOf(url: string): string | undefined {
   try {
@@ -111,7 +112,8 @@ export function targetsFor(f: SidecarFacts, active: readonly PromTarget[]): Prom
     if (addresses.has(host)) return true;
     if (f.evidence.k8s === undefined || pod === undefined) return false;
     const targetPod = t.labels.pod ?? t.labels.kubernetes_pod_name ?? t.discoveredLabels.__meta_kubernetes_pod_name;
-    const targetNs = t.labels.namespace ?? t.labels.kubernetes_namespace ?? t.discoveredLabels.__meta_kubernetes_namespace;
+    const targetNs =
+      t.labels.namespace ?? t.labels.kubernetes_namespace ?? t.discoveredLabels.__meta_kubernetes_namespace;
     return targetPod === pod && (targetNs === undefined || targetNs === namespace);
   });
 }
@@ -155,7 +157,8 @@ export function checkPrometheusTargets(ctx: CheckContext, prom: PrometheusView):
       };
     }
     const up = mine.find((t) => t.health === 'up');
-    if (up) return { pod, status: 'ok', detail: `target ${up.scrapeUrl} (job ${up.labels.job ?? up.scrapePool}) is up` };
+    if (up)
+      return { pod, status: 'ok', detail: `target ${up.scrapeUrl} (job ${up.labels.job ?? up.scrapePool}) is up` };
     const down = mine.find((t) => t.health === 'down');
     if (down) {
       return {
@@ -177,7 +180,13 @@ export async function checkPrometheusMetrics(ctx: CheckContext, prom: Prometheus
   const id = 'prometheus-metrics';
   const title = 'Metrics reach Prometheus';
   if ('error' in prom.targets) {
-    return { id, title, status: 'unknown', detail: `Prometheus could not be read: ${prom.targets.error}`, unreachable: [prom.url] };
+    return {
+      id,
+      title,
+      status: 'unknown',
+      detail: `Prometheus could not be read: ${prom.targets.error}`,
+      unreachable: [prom.url],
+    };
   }
   if (ctx.sidecars.length === 0) return noSidecars(id, title, ctx);
   const active = prom.targets.active;
@@ -185,21 +194,28 @@ export async function checkPrometheusMetrics(ctx: CheckContext, prom: Prometheus
     ctx.sidecars.map(async (f): Promise<Finding> => {
       const pod = podName(f);
       const up = targetsFor(f, active).find((t) => t.health === 'up');
-      if (up === undefined) return { pod, status: 'unknown', detail: 'no up target for it (see "Prometheus scrapes the sidecars")' };
+      if (up === undefined)
+        return { pod, status: 'unknown', detail: 'no up target for it (see "Prometheus scrapes the sidecars")' };
       const instance = up.labels.instance ?? '';
       const job = up.labels.job ?? up.scrapePool;
       const selector = `{__name__=~"wasmcustom_hfi_faults_.*",instance="${escapeLabel(instance)}",job="${escapeLabel(job)}"}`;
       const answer = await prom.query(selector);
-      if ('error' in answer) return { pod, status: 'unknown', detail: `the query failed: ${answer.error}`, unreachable: prom.url };
+      if ('error' in answer)
+        return { pod, status: 'unknown', detail: `the query failed: ${answer.error}`, unreachable: prom.url };
       const names = [...new Set(answer.series.map((s) => s.__name__ ?? ''))].sort();
       if (names.length > 0) {
         return { pod, status: 'ok', detail: `${answer.series.length} series in Prometheus (${names.join(', ')})` };
       }
       if (f.newFamilies.length === 0) {
-        return { pod, status: 'unknown', detail: 'not in Prometheus, and not on the sidecar page either (see "Metrics visible")' };
+        return {
+          pod,
+          status: 'unknown',
+          detail: 'not in Prometheus, and not on the sidecar page either (see "Metrics visible")',
+        };
       }
       const rules = await prom.metricRelabelConfigs(job);
-      const quoted = rules && rules.length > 0 ? `; job ${job} has metric_relabel_configs ${JSON.stringify(rules)}` : '';
+      const quoted =
+        rules && rules.length > 0 ? `; job ${job} has metric_relabel_configs ${JSON.stringify(rules)}` : '';
       return {
         pod,
         status: 'problem',

@@ -57,7 +57,11 @@ function duringRun(f: SidecarFacts, second: Page | undefined): string[] {
     ...(f.metrics.delayHistogram ? { delayCount: f.metrics.delayHistogram.count } : {}),
   };
   const signs = counterDrops(entry, later).map((d) => `during this run: ${d}`);
-  if (f.metrics.uptimeSeconds !== undefined && later.uptimeSeconds !== undefined && later.uptimeSeconds < f.metrics.uptimeSeconds) {
+  if (
+    f.metrics.uptimeSeconds !== undefined &&
+    later.uptimeSeconds !== undefined &&
+    later.uptimeSeconds < f.metrics.uptimeSeconds
+  ) {
     signs.push(`during this run: envoy_server_uptime ${f.metrics.uptimeSeconds}s → ${later.uptimeSeconds}s`);
   }
   return signs;
@@ -75,7 +79,8 @@ export function checkRestart(
   const now = ctx.nowMs();
   const findings = ctx.sidecars.map((f): Finding => {
     const pod = podName(f);
-    if (f.metrics === undefined) return { pod, status: 'unknown', detail: `its stats could not be read: ${f.promError}` };
+    if (f.metrics === undefined)
+      return { pod, status: 'unknown', detail: `its stats could not be read: ${f.promError}` };
     const before = baseline?.sidecars[f.evidence.name];
     const signs = [...(before ? restartSigns(f, before, now) : []), ...duringRun(f, secondScrape.get(f.evidence.name))];
     if (signs.length > 0) {
@@ -94,12 +99,18 @@ export function checkRestart(
         ? `; istio-proxy has restarted ${k8s.proxyRestartCount} time${k8s.proxyRestartCount === 1 ? '' : 's'}, counters count since ${k8s.proxyStartedAt ?? 'its last start'}`
         : '';
     if (before) {
-      return { pod, status: 'ok', detail: `no restart since the baseline of ${before.takenAt}${uptime !== undefined ? ` (up ${uptime}s)` : ''}${restarts}` };
+      return {
+        pod,
+        status: 'ok',
+        detail: `no restart since the baseline of ${before.takenAt}${uptime !== undefined ? ` (up ${uptime}s)` : ''}${restarts}`,
+      };
     }
     if (uptime === undefined && !k8s) {
       return { pod, status: 'unknown', detail: 'no envoy_server_uptime on its page and no baseline to compare with' };
     }
-    const hint = baselineFile ? ` (baseline ${baselineFile} starts with this run)` : ' (pass --baseline FILE to compare with a later run)';
+    const hint = baselineFile
+      ? ` (baseline ${baselineFile} starts with this run)`
+      : ' (pass --baseline FILE to compare with a later run)';
     return {
       pod,
       status: 'ok',
