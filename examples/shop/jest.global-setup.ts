@@ -21,6 +21,13 @@ export interface ShopSuiteState {
 
 export const SHOP_STATE = Symbol.for('hfi.examples.shop-suite');
 
+/**
+ * The frontend's deadline for catalog calls in this suite. The shop's default (300 ms) is what the chaos experiment
+ * exercises; here a loaded CI machine must not turn a slow but healthy answer into a fallback page, since the tests
+ * tell injected faults apart by what the page says.
+ */
+export const SUITE_CATALOG_TIMEOUT_MS = 2000;
+
 export function presetHook(file: string): JestHook {
   return (require(file) as { default: JestHook }).default;
 }
@@ -29,7 +36,7 @@ export default async function globalSetup(globalConfig: unknown, projectConfig: 
   const declared = JSON.parse(
     await readFile(path.join(projectConfig.rootDir, 'hfi.config.json'), 'utf8'),
   ) as HfiPresetConfigInput;
-  const shop = await startShop();
+  const shop = await startShop({ catalogTimeoutMs: SUITE_CATALOG_TIMEOUT_MS });
   const upstreams: Record<string, string> = { frontend: shop.frontend.url, catalog: shop.catalog.url };
   const config = {
     ...declared,

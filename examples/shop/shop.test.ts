@@ -40,7 +40,7 @@ const PRODUCTS = { method: 'GET', path: { prefix: '/products' } };
 /** The reason the frontend gives when the catalog's answer was an injected 503. */
 const ABORTED = 'catalog answered 503';
 
-it('without faults, the page comes from the catalog through both sidecars', async () => {
+it('without faults, every page comes from the catalog', async () => {
   const pages = await visits(10);
   expect(pages.map((v) => [v.status, v.source])).toEqual(Array(10).fill([200, 'catalog']));
   expect(pages[0]?.page.products).toHaveLength(4);
@@ -72,8 +72,9 @@ it('150 ms delay on the catalog: every page waits for it, and the histogram coun
     duration: '1m',
   });
   const pages = await visits(n, {}, 2);
-  expect(pages.map((v) => v.status)).toEqual(Array(n).fill(200));
-  // A lower bound only: no page can be served before the catalog's delay ran out (or the frontend's deadline did).
+  // Slower, but within the frontend's deadline: still the catalog's answer.
+  expect(pages.map((v) => [v.status, v.source])).toEqual(Array(n).fill([200, 'catalog']));
+  // A lower bound only: no page can be served before the catalog's delay ran out.
   for (const v of pages) expect(v.elapsedMs).toBeGreaterThanOrEqual(149);
 
   await expect(win).toHaveInjectedDelays(n);

@@ -17,7 +17,11 @@ export function parseLogLevel(text: string): LogLevel {
   return normalised as LogLevel;
 }
 
-/** JSON lines with the reference's keys: `timestamp` (ISO 8601), `level` (name), `message`. */
+/**
+ * JSON lines with the reference's keys: `timestamp` (ISO 8601), `level` (name), `message`. Standard output is
+ * written asynchronously: lines logged while a write is in flight go out together, so a fan-out to 10,000 watches
+ * (one access-log line each) costs a few writes, not 10,000; pino flushes what is left when the process exits.
+ */
 export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
@@ -26,5 +30,5 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
     timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }

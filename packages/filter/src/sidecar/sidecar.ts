@@ -24,6 +24,7 @@ import {
   urlOf,
 } from './addresses';
 import { runExchange } from './exchange';
+import { createRequestCounter } from './request-stats';
 
 export interface StartSidecarOptions {
   /** Where the proxy listens: `host:port`, a port, or `{host, port}` (port 0: ephemeral). */
@@ -159,7 +160,9 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
     const exchanges = new Set<Promise<void>>();
     let connectionIds = 0;
     const connections = new WeakMap<Socket, number>();
+    const countRequest = createRequestCounter(stats, { workload: options.workload, namespace: options.namespace });
     const server: Server = createServer((req, res) => {
+      res.once('finish', () => countRequest(res.statusCode));
       const exchange = runExchange(
         {
           upstream,

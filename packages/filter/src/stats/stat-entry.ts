@@ -13,7 +13,8 @@ import type { MetricType } from './types';
 
 /** Envoy registers `wasmcustom` as a custom stat namespace (source/extensions/common/wasm/stats_handler.h). */
 export const WASM_CUSTOM_NAMESPACE = 'wasmcustom';
-const CUSTOM_NAMESPACES = new Set([WASM_CUSTOM_NAMESPACE]);
+/** Istio's stats filter registers `istiocustom` the same way (istio_requests_total and friends). */
+const CUSTOM_NAMESPACES = new Set([WASM_CUSTOM_NAMESPACE, 'istiocustom']);
 
 /** PrometheusStatsFormatter's sanitiser: every code point outside [a-zA-Z0-9_] becomes `_`. */
 export function sanitizeName(name: string): string {

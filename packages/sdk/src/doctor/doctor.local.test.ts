@@ -247,11 +247,9 @@ describe('hfi doctor --local', () => {
     expect(text.stdout).toContain('Adjust the policy match rules');
   });
 
-  // KNOWN GAP: the local sidecar exposes no request counter (Istio's `istio_requests_total{reporter="destination"}`
-  // or Envoy's `http.<prefix>.downstream_rq_total`) and writes no access log, so "no traffic" cannot be told apart
-  // from "traffic that matches no rule": the doctor says it could not check. Marked `failing` until the sidecar
-  // exposes one; then this must become a plain `it` (Jest reports a `failing` test that passes).
-  it.failing('names Problem 2 step 3 when no traffic reaches the sidecar', async () => {
+  // The sidecar counts inbound requests as Istio does (istio_requests_total{reporter="destination"}), so an idle
+  // sidecar is told apart from traffic that matches no rule.
+  it('names Problem 2 step 3 when no traffic reaches the sidecar', async () => {
     const { sidecar, pod } = await addSidecar(env);
     await env.client.applyPolicy(abortPolicy('abort-api', { service: 'frontend', namespace: 'demo' }));
     await waitForApplied(env, pod);

@@ -91,7 +91,11 @@ describe('stats page readings', () => {
     expect(requestCount(envoy)).toEqual({ count: 0, source: 'envoy_http_downstream_rq_total' });
     const stats = 'http.admin.downstream_rq_total: 3\nhttp.inbound_0.0.0.0_8080.downstream_rq_total: 5\n';
     expect(requestCount('', stats)).toEqual({ count: 5, source: 'http.*.downstream_rq_total' });
-    expect(requestCount(storeWith('new').renderPrometheus(), storeWith('new').renderText())).toBeUndefined();
+    expect(requestCount(storeWith('new').renderPrometheus(), storeWith('new').renderText())).toEqual({
+      count: 0,
+      source: 'istio_requests_total (no series yet)',
+    });
+    expect(requestCount('', '')).toBeUndefined();
   });
 });
 

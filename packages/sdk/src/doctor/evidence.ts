@@ -129,6 +129,12 @@ export function requestCount(promText: string, statsText?: string): { count: num
     }
     if (found) return { count, source: 'http.*.downstream_rq_total' };
   }
+  // Istio's stats filter creates istio_requests_total at a sidecar's first inbound request, so on a live sidecar page
+  // (server stats and the hfi families present) its absence means no request has arrived yet.
+  const liveSidecar =
+    promLines(promText, (n) => n === 'envoy_server_live').length > 0 &&
+    promLines(promText, (n) => n === 'wasmcustom_hfi_faults_aborts_total').length > 0;
+  if (liveSidecar) return { count: 0, source: 'istio_requests_total (no series yet)' };
   return undefined;
 }
 
