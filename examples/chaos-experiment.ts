@@ -17,7 +17,7 @@ import { exitCodeFor, formatReport } from './chaos/report';
 import { type Profile, shopExperiment } from './chaos/shop-experiment';
 
 export const USAGE = `usage: chaos-experiment [options]
-  --profile full|short     how long each fault window runs (short: 1.5 s, for tests); default full
+  --profile full|short     how long each fault window runs (short: 2 s, for tests); default full
   --break                  run the shop without its fallback, so the hypothesis breaks (local mesh only)
   --control-plane URL      use a running control plane instead of starting a local mesh; then also:
   --frontend URL             the frontend as callers reach it (its sidecar), e.g. http://127.0.0.1:15001
