@@ -4,21 +4,35 @@
 export type HeaderPair = [string, string];
 
 export function serializePairs(pairs: readonly (readonly [string | Uint8Array, string | Uint8Array])[]): Buffer {
-  const encoded = pairs.map(([k, v]) => [toBytes(k), toBytes(v)] as const);
-  let size = 4 + encoded.length * 8;
-  for (const [k, v] of encoded) size += k.length + v.length + 2;
-  const out = Buffer.alloc(size);
-  out.writeUInt32LE(encoded.length, 0);
-  let data = 4 + encoded.length * 8;
-  encoded.forEach(([k, v], i) => {
-    out.writeUInt32LE(k.length, 4 + i * 8);
-    out.writeUInt32LE(v.length, 8 + i * 8);
-    out.set(k, data);
-    data += k.length + 1;
-    out.set(v, data);
-    data += v.length + 1;
-  });
+  // Hot on every request (proxy_get_header_map_pairs): size first, then one allocation and in-place writes.
+  const count = pairs.length;
+  let size = 4 + count * 8;
+  for (const [k, v] of pairs) size += byteLength(k) + byteLength(v) + 2;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(count, 0);
+  let data = 4 + count * 8;
+  for (let i = 0; i < count; i++) {
+    const [k, v] = pairs[i];
+    const keyLength = writeBytes(out, k, data);
+    out[data + keyLength] = 0;
+    data += keyLength + 1;
+    const valueLength = writeBytes(out, v, data);
+    out[data + valueLength] = 0;
+    data += valueLength + 1;
+    out.writeUInt32LE(keyLength, 4 + i * 8);
+    out.writeUInt32LE(valueLength, 8 + i * 8);
+  }
   return out;
+}
+
+function byteLength(value: string | Uint8Array): number {
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+}
+
+function writeBytes(out: Buffer, value: string | Uint8Array, offset: number): number {
+  if (typeof value === 'string') return out.write(value, offset, 'utf8');
+  out.set(value, offset);
+  return value.length;
 }
 
 /** Returns undefined when the bytes are not a well-formed map. */
@@ -41,8 +55,4 @@ export function deserializePairs(bytes: Uint8Array): HeaderPair[] | undefined {
     pairs.push([key, value]);
   }
   return pairs;
-}
-
-function toBytes(value: string | Uint8Array): Uint8Array {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
