@@ -1,4 +1,4 @@
-// The shop's test suite, run through the hfi Jest preset. The root `npm test` runs it as one of its Jest projects.
+// The shop's test suite, run through the hfi Jest preset. The root `npm test` runs it after the packages' tests.
 //   npx jest -c examples/shop/jest.config.js        (after `npm run build`: the preset runs from the built packages)
 /** @type {import('jest').Config} */
 module.exports = {
