@@ -5,6 +5,19 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 
 const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+let lastMs = -1;
+let lastField = '';
+
+/** The `timestamp` field, formatted once per millisecond (a fan-out logs thousands of lines in the same one). */
+function isoTimestamp(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastField = `,"timestamp":"${new Date(now).toISOString()}"`;
+  }
+  return lastField;
+}
+
 /** BOIFI's DEBUG/INFO/WARN/ERROR in any case, plus pino's other levels. */
 export function parseLogLevel(text: string): LogLevel {
   const level = text.trim().toLowerCase();
@@ -27,7 +40,7 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
     level,
     messageKey: 'message',
     base: { pid: process.pid },
-    timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+    timestamp: isoTimestamp,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));

@@ -6,6 +6,7 @@ export interface ControlPlaneMetrics {
   registry: Registry;
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
   watchAnswered(outcome: WatchOutcome): void;
+  fanOut(answered: number, seconds: number): void;
   policyExpired(): void;
 }
 
@@ -32,6 +33,12 @@ export function createMetrics(sources: MetricSources): ControlPlaneMetrics {
     name: 'hfi_control_plane_watch_answers_total',
     help: 'Held watches answered, by why: change, timeout or shutdown',
     labelNames: ['reason'] as const,
+    registers,
+  });
+  const fanOut = new Histogram({
+    name: 'hfi_control_plane_watch_fanout_duration_seconds',
+    help: 'Time to hand one change to every held watch (writing the answers, not their delivery)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   });
   const expired = new Counter({
@@ -89,6 +96,9 @@ export function createMetrics(sources: MetricSources): ControlPlaneMetrics {
     },
     watchAnswered(outcome) {
       watchAnswers.inc({ reason: outcome });
+    },
+    fanOut(_answered, seconds) {
+      fanOut.observe(seconds);
     },
     policyExpired() {
       expired.inc();

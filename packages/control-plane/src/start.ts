@@ -63,15 +63,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const cleanups: (() => unknown)[] = [() => store.close()];
   try {
     const bodies = new ListBodyCache(store);
-    const onError = (err: unknown) => log.error({ err }, 'watch fan-out failed');
-    const watches = new WatchHub(store, bodies, onError);
-    const streams = new ConfigStreamHub(store, bodies, onError);
-    cleanups.unshift(
-      () => streams.close(),
-      () => watches.close(),
-    );
     const connected = new ConnectedInstances();
     const nodeRetainMs = Math.max(nodeStaleMs * 10, 10 * 60_000);
+    // The gauges read the hubs below only when /metrics is scraped.
     const metrics = createMetrics({
       store,
       pendingWatches: () => watches.size,
@@ -82,6 +76,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         return { fresh: nodes.length - stale, stale };
       },
     });
+    const onError = (err: unknown) => log.error({ err }, 'watch fan-out failed');
+    const watches = new WatchHub(store, bodies, onError, (answered, seconds) => metrics.fanOut(answered, seconds));
+    const streams = new ConfigStreamHub(store, bodies, onError);
+    cleanups.unshift(
+      () => streams.close(),
+      () => watches.close(),
+    );
     const expirer = new Expirer(store, log, () => metrics.policyExpired());
     cleanups.unshift(() => expirer.stop());
     // Policies that expired while nobody was running go before the first request is served.

@@ -69,7 +69,9 @@ test('a failed write is not acknowledged and changes nothing', async () => {
 });
 
 // A child process writes as fast as it can and prints each acknowledged write; we SIGKILL it mid-stream, several
-// times, and every acknowledged write must be in the file, which must always parse.
+// times, and every acknowledged write must be in the file, which must always parse. The child keeps writing until
+// the kill lands, so later unacknowledged writes may be there too: upserts carry an increasing sequence number
+// (writtenAtMs) and deleted names are never written again, which keeps every acknowledged state checkable.
 test('kill -9 during writes loses no acknowledged write and never corrupts the file', async () => {
   expect(existsSync(DIST)).toBe(true); // build first: npx tsc -b packages/control-plane
   const path = join(dir, 'crash.json');
@@ -78,23 +80,27 @@ test('kill -9 during writes loses no acknowledged write and never corrupts the f
     (async () => {
       const store = new FileStore({ path: ${JSON.stringify(path)} });
       await store.start();
+      const seq0 = Date.now() * 1000;
+      const put = async (name, seq) => {
+        const policy = { metadata: { name, version: '' }, spec: { rules: [{ match: { path: { prefix: '/' } },
+          fault: { percentage: 1, abort: { httpStatus: 503 } } }] } };
+        const rec = await store.put({ policy, writtenAtMs: seq, ruleDeadlinesMs: [null] }, 'upsert');
+        process.stdout.write('PUT ' + name + ' ' + rec.revision + ' ' + seq + '\\n');
+      };
       for (let i = 0; ; i++) {
-        const name = 'p-' + (i % 17);
-        if (i % 5 === 4) {
+        const seq = seq0 + i;
+        if (i % 5 === 3) await put('tmp-' + seq, seq);
+        else if (i % 5 === 4) {
+          const name = 'tmp-' + (seq - 1);
           const gone = await store.delete(name);
           process.stdout.write('DEL ' + name + ' ' + store.currentRevision() + ' ' + gone + '\\n');
-        } else {
-          const policy = { metadata: { name, version: '' }, spec: { rules: [{ match: { path: { prefix: '/' } },
-            fault: { percentage: i % 101, abort: { httpStatus: 503 } } }] } };
-          const rec = await store.put({ policy, writtenAtMs: Date.now(), ruleDeadlinesMs: [null] }, 'upsert');
-          process.stdout.write('PUT ' + name + ' ' + rec.revision + ' ' + (i % 101) + '\\n');
-        }
+        } else await put('p-' + (i % 17), seq);
       }
     })();`;
   let lastRevision = 0;
   for (let round = 0; round < 3; round++) {
-    // Per name, the last acknowledged state: the percentage written, or null when deleted.
-    const acked = new Map<string, { revision: number; percentage: number | null }>();
+    const puts = new Map<string, number>(); // name → sequence number of its last acknowledged upsert
+    const deleted = new Set<string>();
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
     let count = 0;
@@ -102,13 +108,13 @@ test('kill -9 during writes loses no acknowledged write and never corrupts the f
       for await (const line of createInterface({ input: child.stdout })) {
         const [op, name, rev, value] = line.split(' ') as [string, string, string, string];
         const revision = Number(rev);
-        const changed = op === 'PUT' || value === 'true';
-        // Revisions never go back, across crashes too; a delete of nothing leaves the revision as it is.
-        if (changed) expect(revision).toBeGreaterThan(lastRevision);
-        else expect(revision).toBe(lastRevision);
+        expect([line, revision > lastRevision]).toEqual([line, true]); // revisions only grow, across crashes too
         lastRevision = revision;
-        if (op === 'PUT') acked.set(name, { revision, percentage: Number(value) });
-        else if (changed) acked.set(name, { revision, percentage: null });
+        if (op === 'PUT') puts.set(name, Number(value));
+        else {
+          expect([line, value]).toEqual([line, 'true']);
+          deleted.add(name);
+        }
         if (++count === 150 + round * 50) break;
       }
     } finally {
@@ -119,11 +125,11 @@ test('kill -9 during writes loses no acknowledged write and never corrupts the f
     const reloaded = new FileStore({ path });
     await reloaded.start(); // throws if the file were torn
     expect(reloaded.currentRevision()).toBeGreaterThanOrEqual(lastRevision);
-    for (const [name, state] of acked) {
+    for (const name of deleted) expect([name, await reloaded.get(name)]).toEqual([name, undefined]);
+    for (const [name, seq] of puts) {
+      if (name.startsWith('tmp-')) continue; // its delete may have landed unacknowledged
       const record = await reloaded.get(name);
-      if (record && record.revision > state.revision) continue; // a later, unacknowledged write landed too
-      if (state.percentage === null) expect(record).toBeUndefined();
-      else expect(record?.policy.spec.rules[0]?.fault.percentage).toBe(state.percentage);
+      expect([name, (record?.writtenAtMs ?? 0) >= seq]).toEqual([name, true]);
     }
     lastRevision = reloaded.currentRevision();
     await reloaded.close();

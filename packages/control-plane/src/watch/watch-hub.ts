@@ -34,6 +34,8 @@ export class WatchHub {
     private readonly store: PolicyStore,
     private readonly bodies: ListBodyCache,
     private readonly onError: (err: unknown) => void,
+    /** Told how long handing one body to `answered` waiters took (the synchronous part of a fan-out). */
+    private readonly onFanOut: (answered: number, seconds: number) => void = () => undefined,
   ) {
     this.unsubscribe = store.onChange(() => {
       void this.wake();
@@ -87,9 +89,14 @@ export class WatchHub {
         this.wakeAgain = false;
         if (this.waiters.size === 0) break;
         const body = await this.bodies.current();
+        const started = process.hrtime.bigint();
+        let answered = 0;
         for (const waiter of this.waiters) {
-          if (waiter.revision !== body.revision) this.release(waiter, body, 'change');
+          if (waiter.revision === body.revision) continue;
+          this.release(waiter, body, 'change');
+          answered++;
         }
+        if (answered > 0) this.onFanOut(answered, Number(process.hrtime.bigint() - started) / 1e9);
       } while (this.wakeAgain);
     } catch (err) {
       this.onError(err);

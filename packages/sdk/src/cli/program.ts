@@ -4,6 +4,7 @@ import { SDK_VERSION } from '../version';
 import { registerControlPlaneCommand } from './commands/control-plane';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerK8sCommands } from './commands/k8s';
+import { registerMetricsCommand } from './commands/metrics';
 import { registerNodesCommand } from './commands/nodes';
 import { registerPolicyCommands } from './commands/policy';
 import { registerSidecarCommand } from './commands/sidecar';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CommandContext): Command {
   addGlobalOptions(program);
   registerPolicyCommands(program, ctx);
   registerNodesCommand(program, ctx);
+  registerMetricsCommand(program, ctx);
   registerControlPlaneCommand(program, ctx);
   registerK8sCommands(program, ctx);
   registerSidecarCommand(program, ctx);
