@@ -10,6 +10,7 @@ import { newRequestId, requestIdFor } from './request-id';
 import { registerConfigStreamRoute } from './routes/config-stream';
 import { registerHealthRoutes } from './routes/health';
 import { registerNodeRoutes } from './routes/nodes';
+import { registerPluginRoute } from './routes/plugin';
 import { registerPolicyRoutes } from './routes/policies';
 
 declare module 'fastify' {
@@ -87,6 +88,7 @@ export function buildApp(ctx: AppContext, options: AppOptions): FastifyInstance 
   registerPolicyRoutes(app, ctx);
   registerNodeRoutes(app, ctx);
   registerConfigStreamRoute(app, ctx);
+  registerPluginRoute(app);
 
   // Before the server stops accepting: answer held watches and end event streams, or close() would wait for them.
   app.addHook('preClose', async () => {
