@@ -10,7 +10,11 @@ export interface AccessLogEntry {
   userAgent: string | undefined;
 }
 
-/** One `HTTP Request` line per request: error level for 5xx, warn for 4xx, info otherwise (as the reference). */
+/**
+ * One `HTTP Request` line per request: error level for 5xx, warn for 4xx, info otherwise (as the reference) — except
+ * answered watches, at debug: every sidecar polls again at once, so at info they would drown the log and cost a
+ * large share of a fan-out to thousands of watchers.
+ */
 export function logAccess(log: Logger, entry: AccessLogEntry): void {
   const q = entry.url.indexOf('?');
   const fields = {
@@ -25,5 +29,6 @@ export function logAccess(log: Logger, entry: AccessLogEntry): void {
   };
   if (entry.status >= 500) log.error(fields, 'HTTP Request');
   else if (entry.status >= 400) log.warn(fields, 'HTTP Request');
+  else if (fields.query.includes('watch=true')) log.debug(fields, 'HTTP Request');
   else log.info(fields, 'HTTP Request');
 }
