@@ -13,6 +13,8 @@ import {
 } from '@solo-io/proxy-runtime/assembly/index';
 import { free } from '@solo-io/proxy-runtime/assembly/malloc';
 import { utf8Bytes } from './bytes';
+import { armScratch, releaseScratch } from './memory';
+import { RequestView } from './request';
 
 /** Out-parameters the host writes: a buffer address and size, or a number. */
 class Out {
@@ -93,15 +95,29 @@ export function getProperty(segments: Array<string>): ArrayBuffer | null {
   return out.take();
 }
 
-/** The request header map, serialised; null when unavailable. */
-export function getRequestHeaderPairs(): ArrayBuffer | null {
+/** Loads the request header map into `view` through the scratch region (no allocation); false when unavailable. */
+export function loadRequestHeaders(view: RequestView): bool {
   out.reset();
+  armScratch();
   const r = imports.proxy_get_header_map_pairs(HeaderMapTypeValues.RequestHeaders, out.ptrAddr(), out.sizeAddr());
+  const ptr = out.ptr;
+  const size = out.size;
+  out.reset();
+  const inScratch = releaseScratch(ptr);
   if (r != WasmResultValues.Ok) {
-    out.discard();
-    return null;
+    if (!inScratch && ptr != 0) free(ptr);
+    return false;
   }
-  return out.take();
+  if (inScratch) {
+    view.load(ptr, <i32>size);
+    return true;
+  }
+  // The host allocated more than once (not expected): the map is in a managed buffer we own now.
+  if (ptr == 0) return false;
+  view.load(ptr, <i32>min(size, <usize>changetype<ArrayBuffer>(ptr).byteLength));
+  view.keep = changetype<ArrayBuffer>(ptr);
+  free(ptr);
+  return true;
 }
 
 /** A header of the HTTP call response (e.g. ":status"); null when absent. */

@@ -25,6 +25,7 @@ export class Identity {
 
 export class StringMatcher {
   kind: i32 = M_ANY;
+  /** The exact value, the prefix, or a regex's literal prefix. */
   bytes: ArrayBuffer = new ArrayBuffer(0);
   regex: Regex | null = null;
 
@@ -34,20 +35,50 @@ export class StringMatcher {
     if (k == M_NEVER) return false;
     const n = this.bytes.byteLength;
     if (k == M_EXACT) return len == n && memory.compare(ptr, changetype<usize>(this.bytes), <usize>n) == 0;
-    if (k == M_PREFIX) return len >= n && memory.compare(ptr, changetype<usize>(this.bytes), <usize>n) == 0;
+    if (len < n || memory.compare(ptr, changetype<usize>(this.bytes), <usize>n) != 0) return false;
+    if (k == M_PREFIX) return true;
     const re = this.regex;
     return re !== null && re.isMatch(ptr, len);
   }
+
+  /** Mask and word for the quick test (see quickWords): the first bytes any accepted value must have. */
+  quickMask(): u64 {
+    const k = this.kind;
+    const n = this.bytes.byteLength;
+    if (k == M_EXACT && n < 8) return byteMask(n + 1); // the zero padding after a short value is part of it
+    if (k == M_EXACT || k == M_PREFIX || k == M_REGEX) return byteMask(n < 8 ? n : 8);
+    return 0;
+  }
+
+  quickWord(): u64 {
+    const n = this.bytes.byteLength;
+    return wordOf(changetype<usize>(this.bytes), n) & this.quickMask();
+  }
+}
+
+function byteMask(n: i32): u64 {
+  return n >= 8 ? <u64>-1 : ((<u64>1) << (<u64>(n * 8))) - 1;
+}
+
+/** The first (up to) 8 bytes at `ptr` as a little-endian word, zero-padded. */
+export function wordOf(ptr: usize, len: i32): u64 {
+  const n = len < 8 ? len : 8;
+  let w: u64 = 0;
+  for (let i = 0; i < n; i++) w |= (<u64>load<u8>(ptr + <usize>i)) << (<u64>(i * 8));
+  return w;
 }
 
 export class HeaderMatcher {
   /** ASCII lower-case name bytes. */
   name: ArrayBuffer;
   value: StringMatcher;
+  /** Index of the name among the distinct names of the answer: a request looks each name up once. */
+  slot: i32;
 
-  constructor(name: ArrayBuffer, value: StringMatcher) {
+  constructor(name: ArrayBuffer, value: StringMatcher, slot: i32) {
     this.name = name;
     this.value = value;
+    this.slot = slot;
   }
 }
 
@@ -73,6 +104,10 @@ export class CompiledRule {
 
 export class CompileResult {
   rules: Array<CompiledRule> = [];
+  /** Per rule, the quick test: method mask, method word, path mask, path word (see quickWords). */
+  quick: StaticArray<u64> = new StaticArray<u64>(0);
+  /** Distinct header names the rules match on (ASCII lower case). */
+  headerNames: Array<ArrayBuffer> = [];
   revision: f64 = 0;
   hasRevision: bool = false;
   policiesTotal: i32 = 0;
@@ -122,9 +157,43 @@ function compileString(spec: JValue, where: string, out: CompileResult): StringM
     } else {
       m.kind = M_REGEX;
       m.regex = compiled.regex;
+      m.bytes = compiled.regex!.literalPrefix;
     }
   }
   return m;
+}
+
+function headerSlot(names: Array<ArrayBuffer>, name: ArrayBuffer): i32 {
+  const n = name.byteLength;
+  for (let i = 0; i < names.length; i++) {
+    const known = names[i];
+    if (known.byteLength == n && memory.compare(changetype<usize>(known), changetype<usize>(name), <usize>n) == 0)
+      return i;
+  }
+  names.push(name);
+  return names.length - 1;
+}
+
+/**
+ * The quick test: per rule, four words such that a request whose method and path start with bytes `mw` and `pw`
+ * (wordOf) can match only if (mw & mask) == word for both. A necessary condition, never a sufficient one: it lets
+ * a request skip most rules that cannot match with two compares, before the full check.
+ */
+export function quickWords(rules: Array<CompiledRule>): StaticArray<u64> {
+  const q = new StaticArray<u64>(rules.length * 4);
+  for (let i = 0; i < rules.length; i++) {
+    const m = rules[i].method;
+    const p = rules[i].path;
+    if (m !== null) {
+      q[i * 4] = m.quickMask();
+      q[i * 4 + 1] = m.quickWord();
+    }
+    if (p !== null) {
+      q[i * 4 + 2] = p.quickMask();
+      q[i * 4 + 3] = p.quickWord();
+    }
+  }
+  return q;
 }
 
 function JSON_quote(s: string): string {
@@ -193,7 +262,8 @@ function compileRule(
             break;
           }
           const value = compileString(h, where + ' header ' + JSON_quote(name), out);
-          rule.headers.push(new HeaderMatcher(asciiLower(utf8Bytes(name)), value));
+          const lower = asciiLower(utf8Bytes(name));
+          rule.headers.push(new HeaderMatcher(lower, value, headerSlot(out.headerNames, lower)));
         }
       }
     }
@@ -291,5 +361,6 @@ export function compileAnswer(answer: JValue, id: Identity, arrival: f64): Compi
       out.rules.push(compileRule(p.name, r, rules.items[r], st, arrival, out));
     }
   }
+  out.quick = quickWords(out.rules);
   return out;
 }

@@ -582,6 +582,8 @@ export class Regex {
   ys: StaticArray<i32>;
   classes: Array<StaticArray<i32>>;
   anchored: bool;
+  /** ASCII bytes every match must start with (anchored patterns only): a cheap test before running the program. */
+  literalPrefix: ArrayBuffer = new ArrayBuffer(0);
   private current: PcSet;
   private next: PcSet;
   private stack: StaticArray<i32>;
@@ -605,6 +607,13 @@ export class Regex {
     this.next = new PcSet(n);
     // each pc is expanded at most once per list and pushes at most two successors
     this.stack = new StaticArray<i32>(2 * n + 2);
+    // From the leading ^, execution is straight-line until the first non-literal: any match starts with those
+    // characters, whatever jumps back later. Only ASCII, since only an ASCII byte decodes to an ASCII code point.
+    let k = 0;
+    if (n > 0 && ops[0] == OP_BOL) while (1 + k < n && ops[1 + k] == OP_CHAR && xs[1 + k] < 0x80) k++;
+    const prefix = new ArrayBuffer(k);
+    for (let i = 0; i < k; i++) store<u8>(changetype<usize>(prefix) + <usize>i, <u8>xs[1 + i]);
+    this.literalPrefix = prefix;
   }
 
   get size(): i32 {

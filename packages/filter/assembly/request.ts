@@ -3,13 +3,16 @@
 // Parsed once per request into offsets; nothing is copied unless a header repeats.
 
 import { equalsAsciiLower } from './bytes';
-import { CompiledRule, HeaderMatcher } from './policy';
+import { CompiledRule, HeaderMatcher, wordOf } from './policy';
 
 const METHOD = String.UTF8.encode(':method', false);
 const PATH = String.UTF8.encode(':path', false);
 
 export class RequestView {
-  buf: ArrayBuffer = new ArrayBuffer(0);
+  /** Address of the serialised map: the allocator's scratch region, or `keep`. */
+  base: usize = 0;
+  /** A managed buffer holding the map when it is not in the scratch region. */
+  keep: ArrayBuffer | null = null;
   count: i32 = 0;
   nameOff: StaticArray<i32> = new StaticArray<i32>(32);
   nameLen: StaticArray<i32> = new StaticArray<i32>(32);
@@ -19,18 +22,30 @@ export class RequestView {
   pathIndex: i32 = -1;
   /** Length of :path up to (not including) the first '?'. */
   pathLen: i32 = 0;
+  /** First bytes of the method and of the path, for the quick test (policy.ts quickWords). */
+  methodWord: u64 = 0;
+  pathWord: u64 = 0;
+  /** Per header-name slot of the applied rules: where that header is, resolved on first use in each request. */
+  private slotStamp: StaticArray<u32> = new StaticArray<u32>(0);
+  private slotFirst: StaticArray<i32> = new StaticArray<i32>(0);
+  private slotCount: StaticArray<i32> = new StaticArray<i32>(0);
+  private slotTotal: StaticArray<i32> = new StaticArray<i32>(0);
+  private stamp: u32 = 0;
   private joined: ArrayBuffer = new ArrayBuffer(256);
 
   /** Loads a serialised header map; malformed input leaves a view with the pairs that were intact. */
-  load(buf: ArrayBuffer): void {
-    this.buf = buf;
+  load(base: usize, length: i32): void {
+    this.base = base;
+    this.keep = null;
     this.count = 0;
     this.methodIndex = -1;
     this.pathIndex = -1;
     this.pathLen = 0;
-    const total = <i64>buf.byteLength;
+    this.methodWord = 0;
+    this.pathWord = 0;
+    this.stamp++;
+    const total = <i64>length;
     if (total < 4) return;
-    const base = changetype<usize>(buf);
     const n = <i64>load<u32>(base);
     if (4 + n * 10 > total) return;
     const count = <i32>n;
@@ -65,7 +80,23 @@ export class RequestView {
         }
       }
       this.pathLen = cut;
+      this.pathWord = wordOf(vp, cut);
     }
+    if (this.methodIndex >= 0)
+      this.methodWord = wordOf(
+        base + <usize>unchecked(this.valueOff[this.methodIndex]),
+        unchecked(this.valueLen[this.methodIndex]),
+      );
+  }
+
+  /** Sizes the per-name memo for rules matching on `slots` distinct header names. */
+  useSlots(slots: i32): void {
+    if (this.slotStamp.length >= slots) return;
+    this.slotStamp = new StaticArray<u32>(slots);
+    this.slotFirst = new StaticArray<i32>(slots);
+    this.slotCount = new StaticArray<i32>(slots);
+    this.slotTotal = new StaticArray<i32>(slots);
+    this.stamp = 0;
   }
 
   private grow(n: i32): void {
@@ -78,7 +109,7 @@ export class RequestView {
   /** Whether the rule's method, path and header matchers all accept this request. */
   matches(rule: CompiledRule): bool {
     if (rule.broken) return false;
-    const base = changetype<usize>(this.buf);
+    const base = this.base;
     const m = rule.method;
     if (m !== null) {
       const ok =
@@ -106,18 +137,29 @@ export class RequestView {
   }
 
   private headerMatches(h: HeaderMatcher): bool {
-    const base = changetype<usize>(this.buf);
-    let first = -1;
-    let occurrences = 0;
-    let total = 0;
+    const base = this.base;
     const nameLength = h.name.byteLength;
-    for (let i = 0; i < this.count; i++) {
-      if (unchecked(this.nameLen[i]) != nameLength) continue;
-      if (!equalsAsciiLower(base + <usize>unchecked(this.nameOff[i]), nameLength, h.name)) continue;
-      if (first < 0) first = i;
-      occurrences++;
-      total += unchecked(this.valueLen[i]);
+    const slot = h.slot;
+    if (slot < 0 || slot >= this.slotStamp.length || this.stamp == 0) return false;
+    if (unchecked(this.slotStamp[slot]) != this.stamp) {
+      let first = -1;
+      let occurrences = 0;
+      let total = 0;
+      for (let i = 0; i < this.count; i++) {
+        if (unchecked(this.nameLen[i]) != nameLength) continue;
+        if (!equalsAsciiLower(base + <usize>unchecked(this.nameOff[i]), nameLength, h.name)) continue;
+        if (first < 0) first = i;
+        occurrences++;
+        total += unchecked(this.valueLen[i]);
+      }
+      unchecked((this.slotStamp[slot] = this.stamp));
+      unchecked((this.slotFirst[slot] = first));
+      unchecked((this.slotCount[slot] = occurrences));
+      unchecked((this.slotTotal[slot] = total));
     }
+    const first = unchecked(this.slotFirst[slot]);
+    const occurrences = unchecked(this.slotCount[slot]);
+    const total = unchecked(this.slotTotal[slot]);
     if (occurrences == 0) return false; // a missing header never matches
     if (occurrences == 1) {
       return h.value.matches(base + <usize>unchecked(this.valueOff[first]), unchecked(this.valueLen[first]));

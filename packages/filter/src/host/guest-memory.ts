@@ -8,49 +8,57 @@ export class MemoryAccessError extends Error {
 }
 
 export class GuestMemory {
+  /** A Buffer over the whole memory, replaced when the memory grows (growing detaches the old ArrayBuffer). */
+  private whole: Buffer;
+
   constructor(
     private readonly memory: WasmMemory,
     /** The guest's allocator (proxy_on_memory_allocate or malloc); 0 means failure. */
     private readonly allocate: (size: number) => number,
-  ) {}
-
-  /** A fresh view each time: growing memory detaches earlier ones. */
-  private view(ptr: number, length: number): Uint8Array {
-    const start = ptr >>> 0;
-    const size = length >>> 0;
-    const buffer = this.memory.buffer;
-    if (start + size > buffer.byteLength) {
-      throw new MemoryAccessError(`guest memory access out of bounds: ${start}+${size} > ${buffer.byteLength}`);
-    }
-    return new Uint8Array(buffer, start, size);
+  ) {
+    this.whole = Buffer.from(memory.buffer);
   }
 
+  /** The whole memory, checked to hold [ptr, ptr + length). */
+  private span(ptr: number, length: number): Buffer {
+    const start = ptr >>> 0;
+    const size = length >>> 0;
+    let whole = this.whole;
+    if (whole.buffer !== this.memory.buffer) {
+      whole = Buffer.from(this.memory.buffer);
+      this.whole = whole;
+    }
+    if (start + size > whole.length) {
+      throw new MemoryAccessError(`guest memory access out of bounds: ${start}+${size} > ${whole.length}`);
+    }
+    return whole;
+  }
+
+  /** A copy of [ptr, ptr + length): the guest may reuse its memory once the call returns. */
   bytes(ptr: number, length: number): Buffer {
-    return Buffer.from(this.view(ptr, length));
+    const start = ptr >>> 0;
+    return Buffer.from(this.span(ptr, length).subarray(start, start + (length >>> 0)));
   }
 
   string(ptr: number, length: number): string {
-    return this.bytes(ptr, length).toString('utf8');
+    const start = ptr >>> 0;
+    return this.span(ptr, length).toString('utf8', start, start + (length >>> 0));
   }
 
   readU32(ptr: number): number {
-    return Buffer.from(this.view(ptr, 4)).readUInt32LE(0);
+    return this.span(ptr, 4).readUInt32LE(ptr >>> 0);
   }
 
   writeU32(ptr: number, value: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(value >>> 0, 0);
-    this.view(ptr, 4).set(b);
+    this.span(ptr, 4).writeUInt32LE(value >>> 0, ptr >>> 0);
   }
 
   writeU64(ptr: number, value: bigint): void {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt.asUintN(64, value), 0);
-    this.view(ptr, 8).set(b);
+    this.span(ptr, 8).writeBigUInt64LE(BigInt.asUintN(64, value), ptr >>> 0);
   }
 
   writeBytes(ptr: number, data: Uint8Array): void {
-    this.view(ptr, data.length).set(data);
+    this.span(ptr, data.length).set(data, ptr >>> 0);
   }
 
   /**
@@ -58,16 +66,24 @@ export class GuestMemory {
    * the ABI's `return_*_data`/`return_*_size` pairs expect. Empty data is returned as a null pointer and size 0.
    */
   returnBytes(data: Uint8Array, ptrSlot: number, sizeSlot: number): void {
+    this.returnWritten(data.length, ptrSlot, sizeSlot, (out, at) => out.set(data, at));
+  }
+
+  /**
+   * As returnBytes for `size` bytes that `write` puts straight into guest memory (at `out[at]`), so hot data such
+   * as a header map is not built in a Node buffer first.
+   */
+  returnWritten(size: number, ptrSlot: number, sizeSlot: number, write: (out: Buffer, at: number) => void): void {
     // Validate the slots before allocating, so a bad slot does not leak guest memory.
-    this.view(ptrSlot, 4);
-    this.view(sizeSlot, 4);
+    this.span(ptrSlot, 4);
+    this.span(sizeSlot, 4);
     let address = 0;
-    if (data.length > 0) {
-      address = this.allocate(data.length) >>> 0;
-      if (address === 0) throw new MemoryAccessError(`guest allocator failed for ${data.length} bytes`);
-      this.writeBytes(address, data);
+    if (size > 0) {
+      address = this.allocate(size) >>> 0;
+      if (address === 0) throw new MemoryAccessError(`guest allocator failed for ${size} bytes`);
+      write(this.span(address, size), address);
     }
     this.writeU32(ptrSlot, address);
-    this.writeU32(sizeSlot, data.length);
+    this.writeU32(sizeSlot, size);
   }
 }

@@ -4,7 +4,7 @@
 import { BufferType, MAX_BUFFER_TYPE, MapType, MetricTypeId, Status } from './abi';
 import { type GuestMemory, MemoryAccessError } from './guest-memory';
 import type { HttpStream } from './http-stream';
-import { deserializePairs, type HeaderPair, serializePairs } from './pairs';
+import { deserializePairs, type HeaderPair, SerialisedPairs } from './pairs';
 import type { SharedState } from './shared-state';
 
 export interface BufferAccess {
@@ -209,7 +209,8 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
     }),
     proxy_get_header_map_pairs: guarded((type: number, retPtr: number, retSize: number) => {
       if (!validMapType(type)) return Status.BadArgument;
-      mem().returnBytes(serializePairs(readableMap(type) ?? []), retPtr, retSize);
+      const pairs = new SerialisedPairs(readableMap(type) ?? []);
+      mem().returnWritten(pairs.size, retPtr, retSize, (out, at) => pairs.write(out, at));
       return Status.Ok;
     }),
     proxy_set_header_map_pairs: guarded((type: number, ptr: number, size: number) => {
