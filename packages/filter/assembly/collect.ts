@@ -2,11 +2,17 @@
 // incremental GC, so a stream callback pays only for its own work. The price is that collection must happen where no
 // managed value lives on the wasm stack, which is exactly when the outermost host → plugin call returns (every
 // object still in use is then reachable from a global). Every export goes through `enter`/`leave`; `leave` of the
-// outermost one collects when the heap grew since the last collection, so memory cannot grow without a collection
-// at the next return to the host. (A trap fails the VM in Envoy and in our host, so a depth left behind by one
+// outermost call collects when the heap grew since the last collection, and otherwise every COLLECT_EVERY outermost
+// calls. Growth alone is not enough: the allocator doubles the memory each time it runs out, so waiting for growth
+// would let garbage fill twice the space every cycle. The periodic collection bounds the heap by the live objects
+// plus the garbage of COLLECT_EVERY calls (the hot path allocates nothing, so that is little), at the cost of one
+// mark-and-sweep per ~500 requests. (A trap fails the VM in Envoy and in our host, so a depth left behind by one
 // does not matter.)
 
+const COLLECT_EVERY: i32 = 2048;
+
 let depth: i32 = 0;
+let callsSinceCollection: i32 = 0;
 let pagesAtLastCollection: i32 = memory.size();
 let collections: u32 = 0;
 
@@ -15,12 +21,14 @@ export function enter(): void {
 }
 
 export function leave(): void {
-  if (--depth == 0 && memory.size() > pagesAtLastCollection) collectNow();
+  if (--depth != 0) return;
+  if (++callsSinceCollection >= COLLECT_EVERY || memory.size() > pagesAtLastCollection) collectNow();
 }
 
 function collectNow(): void {
   __collect();
   collections++;
+  callsSinceCollection = 0;
   pagesAtLastCollection = memory.size();
 }
 

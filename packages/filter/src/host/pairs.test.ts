@@ -1,4 +1,4 @@
-import { deserializePairs, serializePairs } from './pairs';
+import { deserializePairs, SerialisedPairs, serializePairs } from './pairs';
 
 describe('map serialisation', () => {
   it("encodes the spec's example byte for byte", () => {
@@ -23,4 +23,53 @@ describe('map serialisation', () => {
     expect(deserializePairs(bytes.subarray(0, bytes.length - 2))).toBeUndefined();
     expect(deserializePairs(new Uint8Array([5, 0, 0, 0]))).toBeUndefined();
   });
+
+  /** What the hot path writes at an offset inside a larger buffer, as a standalone copy. */
+  function written(pairs: ConstructorParameters<typeof SerialisedPairs>[0]): Buffer {
+    const serialised = new SerialisedPairs(pairs);
+    const out = Buffer.alloc(serialised.size + 16, 0xee);
+    serialised.write(out, 7);
+    expect(out.subarray(0, 7).every((b) => b === 0xee)).toBe(true);
+    expect(out.subarray(7 + serialised.size).every((b) => b === 0xee)).toBe(true);
+    return out.subarray(7, 7 + serialised.size);
+  }
+
+  it.each([
+    [
+      'ASCII (the joined fast path)',
+      [
+        [':path', '/a?b=1'],
+        ['x-id', 'abc'],
+        ['empty', ''],
+      ],
+    ],
+    [
+      'multi-byte values (per-string lengths)',
+      [
+        ['x-name', 'zoë'],
+        ['x-emoji', '😀'],
+        [':path', '/é'],
+      ],
+    ],
+    [
+      'a NUL inside a value',
+      [
+        ['x-nul', 'a\0b'],
+        ['k', 'v'],
+      ],
+    ],
+    [
+      'byte values (properties)',
+      [
+        ['bytes', Buffer.from([0xff, 0x00, 0x41])],
+        ['s', 'text'],
+      ],
+    ],
+    ['no pairs', []],
+  ] as [string, [string | Uint8Array, string | Uint8Array][]][])(
+    'the hot-path writer gives the same bytes as serializePairs: %s',
+    (_label, pairs) => {
+      expect([...written(pairs)]).toEqual([...serializePairs(pairs)]);
+    },
+  );
 });
