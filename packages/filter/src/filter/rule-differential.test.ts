@@ -5,7 +5,7 @@
 // that a shortcut that rejects a rule the full check would accept shows up as a disagreement.
 
 import { findMatchingRule, type Policy } from '@hfi/core';
-import { CannedControlPlane, Random, startVm, type TestVm } from './__tests__/harness';
+import { answerTo, CannedControlPlane, Random, startVm, type TestVm } from './__tests__/harness';
 
 const PATHS = [
   '/',
@@ -122,20 +122,13 @@ describe('rule matching: plugin.wasm agrees with @hfi/core on random rules aroun
       for (let i = 0; i < 25; i++) {
         const req = request(r);
         const expected = findMatchingRule(list, { workload: 'frontend', namespace: 'demo' }, req);
-        const stream = t.vm.newStream();
-        stream.onRequestHeaders(
-          [[':method', req.method], [':path', req.path], [':authority', 'frontend.demo'], ...req.headers],
-          true,
-        );
-        const local = stream.localResponse;
-        stream.done();
-        const got =
-          local === undefined
-            ? null
-            : {
-                policy: local.headers.find(([k]) => k === 'x-hfi-policy')?.[1],
-                rule: (local.status - 400) % 10,
-              };
+        const { answer } = answerTo(t.vm, [
+          [':method', req.method],
+          [':path', req.path],
+          [':authority', 'frontend.demo'],
+          ...req.headers,
+        ]);
+        const got = answer === null ? null : { policy: answer.policy, rule: (answer.status - 400) % 10 };
         const want = expected === null ? null : { policy: expected.policy, rule: expected.rule };
         if (JSON.stringify(got) !== JSON.stringify(want)) {
           throw new Error(

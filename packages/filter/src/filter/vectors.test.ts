@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeIdentity } from '../host/node-identity';
-import { CannedControlPlane, startVm, type TestVm } from './__tests__/harness';
+import { answerTo, CannedControlPlane, startVm, type TestVm } from './__tests__/harness';
 
 interface Vector {
   name: string;
@@ -71,17 +71,13 @@ describe.each(FILES.map((file) => [path.relative(path.resolve(__dirname, '..', '
       const t = await vmFor(v.identity);
       const revision = cp.publish(tagRules(v.policies));
       await t.waitForLog((m) => m.startsWith(`hfi: applied revision ${revision}:`));
-      const stream = t.vm.newStream();
-      const action = stream.onRequestHeaders(
-        [[':method', v.request.method], [':path', v.request.path], [':authority', 'svc.test'], ...v.request.headers],
-        true,
-      );
-      const local = stream.localResponse;
-      stream.done();
-      const got =
-        local === undefined
-          ? null
-          : { policy: local.headers.find(([k]) => k === 'x-hfi-policy')?.[1] ?? '?', rule: local.status - 500 };
+      const { action, answer } = answerTo(t.vm, [
+        [':method', v.request.method],
+        [':path', v.request.path],
+        [':authority', 'svc.test'],
+        ...v.request.headers,
+      ]);
+      const got = answer === null ? null : { policy: answer.policy, rule: answer.status - 500 };
       const expected =
         v.expect === null || v.expect.policy === null ? null : { policy: v.expect.policy, rule: v.expect.rule };
       expect(got).toEqual(expected);

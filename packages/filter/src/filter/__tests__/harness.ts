@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Policy, PolicyWithStatus, RuleStatus } from '@hfi/core';
-import { loadPluginModule, PluginVm, type PluginVmOptions, type WasmModule } from '../../host';
+import { loadPluginModule, PluginVm, type PluginVmOptions, type StreamAction, type WasmModule } from '../../host';
 import type { LogRecord } from '../../host/log';
 import type { NodeIdentity } from '../../host/node-identity';
 import { createStatsStore, type EnvoyStatsStore } from '../../stats/store';
@@ -291,4 +291,21 @@ export class Random {
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }
+}
+
+/** Sends one request through a new stream: what on_request_headers decided, and the local response's policy header
+ *  and status when one answered it. */
+export function answerTo(
+  vm: PluginVm,
+  headers: [string, string][],
+): { action: StreamAction; answer: { policy: string; status: number } | null } {
+  const stream = vm.newStream();
+  const action = stream.onRequestHeaders(headers, true);
+  const local = stream.localResponse;
+  stream.done();
+  if (local === undefined) return { action, answer: null };
+  return {
+    action,
+    answer: { policy: local.headers.find(([k]) => k === 'x-hfi-policy')?.[1] ?? '?', status: local.status },
+  };
 }
