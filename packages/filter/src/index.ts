@@ -11,3 +11,5 @@ export * from './stats/stats-matcher';
 export * from './stats/store';
 export * from './stats/tag-extractor';
 export * from './stats/types';
+// Test support: a real Prometheus scraping sidecars (the SDK and the packages' tests use it)
+export * from './testing/index';

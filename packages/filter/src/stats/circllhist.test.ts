@@ -1,4 +1,16 @@
-import { computeStatistics, DEFAULT_BUCKETS, LogLinearHistogram, SUPPORTED_QUANTILES } from './circllhist';
+import {
+  binLowerEdge,
+  binOfDouble,
+  binOfInteger,
+  binOfNumber,
+  binWidth,
+  computeStatistics,
+  countBelowEdge,
+  DEFAULT_BUCKETS,
+  LogLinearHistogram,
+  SUPPORTED_QUANTILES,
+  ZERO_BIN,
+} from './circllhist';
 import { formatG } from './format-number';
 
 function histogramOf(values: [number, number][]): LogLinearHistogram {
@@ -132,5 +144,87 @@ describe('quantiles', () => {
     expect(p0).toBe(10);
     expect(p50).toBe(11); // the upper edge of the first bin: rank 50 of 100
     expect(p100).toBe(110);
+  });
+});
+
+describe('bins of doubles (double_to_hist_bucket, for fractional input)', () => {
+  it.each([
+    [0.5, 0.5, 0.01],
+    [0.45, 0.45, 0.01],
+    [2.5, 2.5, 0.1],
+    [24.5, 24, 1],
+    [1234.5, 1200, 100],
+    [0.001, 0.001, 0.0001],
+    [0.099, 0.099, 0.001],
+  ])('%p is stored in the bin starting at %p with width %p', (value, lower, width) => {
+    const bin = binOfDouble(value);
+    expect(binLowerEdge(bin)).toBeCloseTo(lower, 15);
+    expect(binWidth(bin)).toBeCloseTo(width, 15);
+  });
+
+  it('allows 1e-13 at a bin edge: 0.11 is in [0.11, 0.12)', () => {
+    expect(binLowerEdge(binOfDouble(0.11))).toBeCloseTo(0.11, 15);
+  });
+
+  it('puts whole numbers in the same bins as the integer path', () => {
+    for (const v of [1, 5, 9, 10, 11, 99, 100, 101, 120, 1234, 3_600_000]) {
+      expect(binOfDouble(v)).toBe(binOfInteger(BigInt(v)));
+    }
+    expect(binOfDouble(0)).toBe(ZERO_BIN);
+  });
+
+  it('orders the zero bin below the bins of fractions (keys with negative exponents)', () => {
+    const h = new LogLinearHistogram();
+    for (const v of [0.099, 0, 0.5, 0.0015]) h.insertBin(binOfDouble(v));
+    h.insert(7n);
+    expect(h.bins().map((b) => b.lower)).toEqual([0, binLowerEdge(binOfDouble(0.0015)), 0.099, 0.5, 7]);
+    expect(h.sampleCount()).toBe(5);
+  });
+});
+
+describe('bins of JS numbers (binOfNumber)', () => {
+  it('takes the integer path for whole numbers and the double path for fractions', () => {
+    expect(binOfNumber(120)).toBe(binOfInteger(120n));
+    expect(binOfNumber(0)).toBe(ZERO_BIN);
+    expect(binOfNumber(0.5)).toBe(binOfDouble(0.5));
+    expect(binLowerEdge(binOfNumber(120.5) as number)).toBe(120);
+  });
+
+  it('has no bin for what Envoy cannot record', () => {
+    for (const v of [-1, -0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expect(binOfNumber(v)).toBeUndefined();
+    }
+  });
+});
+
+describe('count_below', () => {
+  it('compares the upper edge (63a16dd) or the lower edge (0.3.2) with the threshold', () => {
+    const bin = binOfInteger(120n);
+    expect(countBelowEdge(bin, '63a16dd')).toBe(130);
+    expect(countBelowEdge(bin, '0.3.2')).toBe(120);
+  });
+
+  it('counts nothing for a NaN threshold, as the C loop (`edge <= threshold` or stop) does', () => {
+    const h = histogramOf([
+      [0, 1],
+      [5, 2],
+    ]);
+    expect(h.countBelow(Number.NaN, '63a16dd')).toBe(0);
+    expect(h.countBelow(Number.NaN, '0.3.2')).toBe(0);
+    expect(h.countBelow(Number.POSITIVE_INFINITY, '0.3.2')).toBe(3);
+  });
+
+  // 1.1 · 100 is 110.00000000000001 in doubles: the lower edge of 110's bin is above 110 itself.
+  it('bin against bin (countThroughBin) counts the bin holding the threshold even where its lower edge rounds above it', () => {
+    const h = histogramOf([
+      [100, 1],
+      [110, 2],
+      [120, 4],
+    ]);
+    expect(binLowerEdge(binOfInteger(110n))).toBeGreaterThan(110);
+    expect(h.countBelow(110, '0.3.2')).toBe(1);
+    expect(h.countThroughBin(binOfInteger(110n))).toBe(3);
+    expect(h.countThroughBin(binOfInteger(125n))).toBe(7);
+    expect(h.countThroughBin(ZERO_BIN)).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 // A model of the libcircllhist log-linear histogram that Envoy keeps behind every histogram stat, reduced to what
 // Envoy uses: integer inserts (`hist_insert_intscale(h, value, 0, 1)`), merging, sample count, approximate sum,
-// `count_below` for each Prometheus bucket bound, and the quantiles of the `/stats` summary line.
+// `count_below` for each Prometheus bucket bound, and the quantiles of the `/stats` summary line. It is the one home
+// of the bin arithmetic: the SDK's envoy-histogram (what a test should expect Envoy to print, fractional values
+// included, binned as the library bins a double) is computed here too.
 //
 // Storage: a value lands in a bin of two significant digits — mantissa `val` in 10..99 and exponent `exp`; the bin
 // is [val/10 · 10^exp, val/10 · 10^exp + 10^exp/10). 0 has its own bin of width 0. So 5 → [5, 5.1), 40 → [40, 41),
@@ -19,16 +21,29 @@
 
 export type CircllhistRevision = '63a16dd' | '0.3.2';
 
-// Exact powers of ten as literals (what the C table holds), never computed with Math.pow.
+// Exact powers of ten as literals (what the C table holds), never computed with Math.pow; other exponents (only
+// fractional input reaches them) parse the decimal literal, which is the same correctly rounded double.
 const POW10 = [
   1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
 ];
 
-const ZERO_BIN = -1;
+function powerOfTen(exp: number): number {
+  return exp >= 0 && exp < POW10.length ? POW10[exp] : Number(`1e${exp}`);
+}
+
+/**
+ * A bin: ZERO_BIN, or exp·100 + val (val the two-digit mantissa, exp the decimal exponent, possibly negative for
+ * fractional input). Increasing keys are increasing bins, so a key is all the ordering and arithmetic needs.
+ */
+export type BinKey = number;
+
+/** The bin of 0 (width 0), below every other bin. */
+export const ZERO_BIN: BinKey = Number.NEGATIVE_INFINITY;
+
 const INT64_MAX = (1n << 63n) - 1n;
 
-/** Bin key: ZERO_BIN, or exp·100 + val with val in 10..99 — increasing keys are increasing bins. */
-function binKey(value: bigint): number {
+/** int_scale_to_hist_bucket(value, 0): the bin hist_insert_intscale(h, value, 0, n) fills — Envoy's recording path. */
+export function binOfInteger(value: bigint): BinKey {
   if (value <= 0n) return ZERO_BIN;
   // Envoy hands the uint64 to an int64 parameter; values past INT64_MAX are clamped here rather than wrapped.
   let v = value > INT64_MAX ? INT64_MAX : value;
@@ -44,24 +59,62 @@ function binKey(value: bigint): number {
   return scale * 100 + Number(v);
 }
 
-function binLower(key: number): number {
-  if (key === ZERO_BIN) return 0;
-  return ((key % 100) / 10) * POW10[Math.floor(key / 100)];
+/**
+ * double_to_hist_bucket for a finite value >= 0 (hist_insert of a double): the exponent from log10, the mantissa
+ * floored with the library's 1e-13 allowance for rounding at a bin edge. Right below a power of ten, where log10
+ * rounds up, the mantissa can come out below 10; it is kept as computed.
+ */
+export function binOfDouble(value: number): BinKey {
+  if (value === 0) return ZERO_BIN;
+  let exp = Math.floor(Math.log10(value));
+  let val = Math.floor((value / powerOfTen(exp)) * 10 + 1e-13);
+  if (val === 100) {
+    val = 10;
+    exp++;
+  }
+  return val === 0 ? ZERO_BIN : exp * 100 + val;
 }
 
-function binWidth(key: number): number {
-  if (key === ZERO_BIN) return 0;
-  return POW10[Math.floor(key / 100)] / 10;
+/**
+ * The bin of a JS number: whole numbers by Envoy's integer path (what the plugin records), fractions as the library
+ * bins a double. undefined for what Envoy cannot record: NaN, negative or infinite values.
+ */
+export function binOfNumber(value: number): BinKey | undefined {
+  if (Number.isNaN(value) || value < 0 || !Number.isFinite(value)) return undefined;
+  return Number.isSafeInteger(value) ? binOfInteger(BigInt(value)) : binOfDouble(value);
 }
 
-function binMidpoint(key: number, revision: CircllhistRevision): number {
+function exponentOf(key: BinKey): number {
+  return Math.floor(key / 100);
+}
+
+/** hist_bucket_to_double: the lower edge, val/10 · 10^exp, in the C code's order of operations. */
+export function binLowerEdge(key: BinKey): number {
   if (key === ZERO_BIN) return 0;
-  const bottom = binLower(key);
+  const exp = exponentOf(key);
+  return ((key - exp * 100) / 10) * powerOfTen(exp);
+}
+
+/** hist_bucket_to_double_bin_width: 10^exp / 10. */
+export function binWidth(key: BinKey): number {
+  if (key === ZERO_BIN) return 0;
+  return powerOfTen(exponentOf(key)) / 10;
+}
+
+/** hist_bucket_midpoint: what hist_approx_sum multiplies a bin's count by. */
+export function binMidpoint(key: BinKey, revision: CircllhistRevision): number {
+  if (key === ZERO_BIN) return 0;
+  const bottom = binLowerEdge(key);
   const interval = binWidth(key);
   if (revision === '63a16dd') return bottom + interval / 2;
   const top = bottom + interval;
   const ratio = bottom / (bottom + top);
   return bottom + interval * ratio;
+}
+
+/** The edge hist_approx_count_below compares with its threshold: the upper one in 63a16dd, the lower in 0.3.2. */
+export function countBelowEdge(key: BinKey, revision: CircllhistRevision): number {
+  return revision === '63a16dd' ? binLowerEdge(key) + binWidth(key) : binLowerEdge(key);
 }
 
 export interface Bin {
@@ -72,12 +125,16 @@ export interface Bin {
 }
 
 export class LogLinearHistogram {
-  private readonly counts = new Map<number, number>();
-  private sortedKeys: number[] | undefined;
+  private readonly counts = new Map<BinKey, number>();
+  private sortedKeys: BinKey[] | undefined;
 
   /** hist_insert_intscale(h, value, 0, count). */
   insert(value: bigint, count = 1): void {
-    const key = binKey(value);
+    this.insertBin(binOfInteger(value), count);
+  }
+
+  /** Adds `count` samples to one bin (from binOfInteger or binOfDouble). */
+  insertBin(key: BinKey, count = 1): void {
     const prev = this.counts.get(key);
     if (prev === undefined) this.sortedKeys = undefined;
     this.counts.set(key, (prev ?? 0) + count);
@@ -96,14 +153,18 @@ export class LogLinearHistogram {
     return this.counts.size === 0;
   }
 
-  private keys(): number[] {
+  private keys(): BinKey[] {
     if (this.sortedKeys === undefined) this.sortedKeys = [...this.counts.keys()].sort((a, b) => a - b);
     return this.sortedKeys;
   }
 
   /** Bins in increasing order (what `/stats?histogram_buckets=detailed` would show). */
   bins(): Bin[] {
-    return this.keys().map((key) => ({ lower: binLower(key), width: binWidth(key), count: this.counts.get(key) ?? 0 }));
+    return this.keys().map((key) => ({
+      lower: binLowerEdge(key),
+      width: binWidth(key),
+      count: this.counts.get(key) ?? 0,
+    }));
   }
 
   /** hist_sample_count: exact. */
@@ -120,13 +181,25 @@ export class LogLinearHistogram {
     return sum;
   }
 
-  /** hist_approx_count_below(threshold). */
+  /** hist_approx_count_below(threshold): bins in increasing order while their countBelowEdge is <= threshold. */
   countBelow(threshold: number, revision: CircllhistRevision): number {
     let running = 0;
     for (const key of this.keys()) {
-      const edge = revision === '63a16dd' ? binLower(key) + binWidth(key) : binLower(key);
-      if (edge > threshold) break;
+      if (!(countBelowEdge(key, revision) <= threshold)) break;
       running += this.counts.get(key) ?? 0;
+    }
+    return running;
+  }
+
+  /**
+   * The samples in bins up to and including `key`: count_below asked bin against bin, as libcircllhist does since
+   * its commit 9d44436 (after py-0.3.2), instead of comparing the lower edge, a double, with the threshold.
+   */
+  countThroughBin(key: BinKey): number {
+    let running = 0;
+    for (const bin of this.keys()) {
+      if (bin > key) break;
+      running += this.counts.get(bin) ?? 0;
     }
     return running;
   }
@@ -147,7 +220,7 @@ export class LogLinearHistogram {
         lowerCnt = upperCnt;
         upperCnt = lowerCnt + (this.counts.get(keys[index]) ?? 0);
       }
-      const left = binLower(keys[index]);
+      const left = binLowerEdge(keys[index]);
       const width = binWidth(keys[index]);
       if (revision === '63a16dd') {
         if (lowerCnt === qn) out.push(left);

@@ -1,6 +1,8 @@
 // `hfi doctor --prometheus`: the seed's Problem 4 against a real Prometheus scraping real local sidecars — one
 // scraped as it should be, one whose hfi series a metric_relabel_configs rule drops, one scraped on the wrong path
 // (target down), and one Prometheus does not scrape at all.
+
+import { PrometheusServer, type StartedPrometheusServer } from '@hfi/filter';
 import {
   abortPolicy,
   addSidecar,
@@ -13,12 +15,11 @@ import {
   startEnv,
   waitForApplied,
 } from './__tests__/harness';
-import { type RunningPrometheus, startPrometheusWith, waitForSeries, waitForTargetUp } from './__tests__/prometheus';
 
 jest.setTimeout(180_000);
 
 let env: Env;
-let prometheus: RunningPrometheus;
+let prometheus: StartedPrometheusServer;
 let scraped: LocalSidecar;
 let dropped: LocalSidecar;
 let wrongPath: LocalSidecar;
@@ -37,24 +38,23 @@ beforeAll(async () => {
     await waitForApplied(env, s.pod);
     expect(await send(s.sidecar, '/api/x', 2)).toEqual([503, 503]);
   }
-  prometheus = await startPrometheusWith([
-    { job_name: 'sidecars', metrics_path: '/stats/prometheus', static_configs: [{ targets: [hostOf(scraped)] }] },
-    {
-      job_name: 'sidecars-filtered',
-      metrics_path: '/stats/prometheus',
-      static_configs: [{ targets: [hostOf(dropped)] }],
-      metric_relabel_configs: [{ source_labels: ['__name__'], regex: 'wasmcustom_.*', action: 'drop' }],
-    },
-    { job_name: 'sidecars-wrong-path', metrics_path: '/metrics', static_configs: [{ targets: [hostOf(wrongPath)] }] },
-  ]);
-  await waitForSeries(prometheus.url, `wasmcustom_hfi_faults_aborts_total{instance="${hostOf(scraped)}"}`);
-  await waitForTargetUp(prometheus.url, hostOf(dropped));
-  await waitForSeries(prometheus.url, `envoy_server_uptime{instance="${hostOf(dropped)}"}`);
-  await waitForSeries(prometheus.url, `up{instance="${hostOf(wrongPath)}"} == 0`);
+  prometheus = await new PrometheusServer()
+    .withScrapeJob({ jobName: 'sidecars', targets: [hostOf(scraped)] })
+    .withScrapeJob({
+      jobName: 'sidecars-filtered',
+      targets: [hostOf(dropped)],
+      metricRelabelConfigs: [{ source_labels: ['__name__'], regex: 'wasmcustom_.*', action: 'drop' }],
+    })
+    .withScrapeJob({ jobName: 'sidecars-wrong-path', targets: [hostOf(wrongPath)], metricsPath: '/metrics' })
+    .start();
+  await prometheus.waitForSeries(`wasmcustom_hfi_faults_aborts_total{instance="${hostOf(scraped)}"}`);
+  await prometheus.waitForTargetUp(hostOf(dropped));
+  await prometheus.waitForSeries(`envoy_server_uptime{instance="${hostOf(dropped)}"}`);
+  await prometheus.waitForSeries(`up{instance="${hostOf(wrongPath)}"} == 0`);
 });
 
 afterAll(async () => {
-  await prometheus?.stop();
+  await prometheus?.close();
   await env?.close();
 });
 

@@ -113,3 +113,63 @@ describe('envoyHistogramFor', () => {
     expect(h.buckets.slice(0, 12).map((b) => b.count)).toEqual([0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4]);
   });
 });
+
+// Envoy records whole numbers; a fraction (a computed expectation, a sub-millisecond delay) is binned the way
+// libcircllhist bins a double: exponent from log10, two-digit mantissa with a 1e-13 allowance at the bin edge.
+describe('fractional values', () => {
+  test.each([
+    [0.5, 0.5, 0.51],
+    [0.45, 0.45, 0.46],
+    [2.5, 2.5, 2.6],
+    [24.5, 24, 25],
+    [99.9, 99, 100],
+    [100.5, 100, 110],
+    [1234.5, 1200, 1300],
+    [0.001, 0.001, 0.0011],
+  ])('%d ms is stored in [%d, %d)', (v, lower, upper) => {
+    const edges = envoyBinEdges(v);
+    expect(edges.lower).toBeCloseTo(lower, 12);
+    expect(edges.upper).toBeCloseTo(upper, 12);
+  });
+
+  test('0.11 lands in [0.11, 0.12), not [0.10, 0.11): 0.11 / 0.1 · 10 is 10.999999999999998 before the allowance', () => {
+    const edges = envoyBinEdges(0.11);
+    expect(edges.lower).toBeCloseTo(0.11, 15);
+    expect(edges.upper).toBeCloseTo(0.12, 15);
+  });
+
+  test.each([
+    [0.45, 0.5, 0.5],
+    [0.5, 1, 0.5],
+    [2.5, 5, 5],
+    [24.5, 25, 25],
+    [25.5, 50, 25],
+    [99.9, 100, 100],
+    [100.5, 250, 100],
+    [0.001, 0.5, 0.5],
+  ])('%d ms is first counted in le=%d (63a16dd) and le=%d (0.3.2)', (value, legacy, current) => {
+    expect(envoyBucketFor(value)).toBe(legacy);
+    expect(envoyBucketFor(value, ENVOY_DEFAULT_BUCKETS, '0.3.2')).toBe(current);
+  });
+
+  test('_sum adds the midpoints of the fractions’ bins', () => {
+    expect(envoyHistogramSum(tenOf(0.5))).toBeCloseTo(5.05, 12);
+    expect(envoyHistogramSum([0.45, 0.5, 24.5, 25.5])).toBeCloseTo(0.455 + 0.505 + 24.5 + 25.5, 12);
+    expect(envoyHistogramSum([2.5], '0.3.2')).toBeCloseTo(2.5 + (0.1 * 2.5) / 5.1, 12);
+  });
+
+  test('envoyHistogramFor mixes fractions into the cumulative buckets', () => {
+    const values = [0.45, 0.5, 24.5, 25.5, 100.5];
+    const first8 = (h: ReturnType<typeof envoyHistogramFor>) => h.buckets.slice(0, 8).map((b) => b.count);
+    // le: 0.5, 1, 5, 10, 25, 50, 100, 250
+    expect(first8(envoyHistogramFor(values))).toEqual([1, 2, 2, 2, 3, 4, 4, 5]);
+    expect(first8(envoyHistogramFor(values, ENVOY_DEFAULT_BUCKETS, '0.3.2'))).toEqual([2, 2, 2, 2, 4, 4, 5, 5]);
+    expect(envoyHistogramFor(values).count).toBe(5);
+  });
+
+  test('values Envoy cannot record are left out of the histogram and have no bin', () => {
+    expect(envoyHistogramFor([-1, Number.NaN, 120]).count).toBe(1);
+    expect(envoyHistogramSum([-1, Number.NaN, 120])).toBe(125);
+    expect(envoyBinEdges(-0.5)).toEqual({ lower: Number.NaN, upper: Number.NaN });
+  });
+});

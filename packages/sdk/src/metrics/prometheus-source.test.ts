@@ -1,6 +1,12 @@
 import { type HfiError, isHfiError } from '@hfi/core';
-import { type AdminServer, createStatsStore, type EnvoyStatsStore, startAdminServer } from '@hfi/filter';
-import { type PrometheusProcess, startPrometheus } from '../testing/prometheus-process';
+import {
+  type AdminServer,
+  createStatsStore,
+  type EnvoyStatsStore,
+  PrometheusServer,
+  type StartedPrometheusServer,
+  startAdminServer,
+} from '@hfi/filter';
 import { diffSnapshots } from './delta';
 import { parsePodMetrics } from './pod-metrics';
 import { PrometheusSource, parsePrometheusDuration } from './prometheus-source';
@@ -67,7 +73,7 @@ describe('PrometheusSource against a real Prometheus scraping local sidecars', (
   let b: Sidecar;
   let other: Sidecar;
   let bare: Sidecar;
-  let prometheus: PrometheusProcess;
+  let prometheus: StartedPrometheusServer;
   let src: PrometheusSource;
   let noPlugin: AdminServer;
   let downPort: number;
@@ -84,7 +90,7 @@ describe('PrometheusSource against a real Prometheus scraping local sidecars', (
     fault(b, 2, []);
     fault(other, 50, [40]);
     const target = (s: Sidecar) => `127.0.0.1:${s.admin.port}`;
-    prometheus = await startPrometheus({
+    prometheus = await new PrometheusServer({
       scrapeInterval: '1s',
       jobs: [
         {
@@ -115,7 +121,7 @@ describe('PrometheusSource against a real Prometheus scraping local sidecars', (
         // No pod label: grouped by instance.
         { jobName: 'bare', targets: [target(bare)], scrapeInterval: '2s' },
       ],
-    });
+    }).start();
     src = new PrometheusSource({ url: prometheus.url, selector: '{namespace="demo",app="frontend"}' });
     // The first scrapes land within a scrape interval after Prometheus is ready, target by target; a target not yet
     // tried is unknown to Prometheus, so wait until every one has been.
@@ -127,7 +133,7 @@ describe('PrometheusSource against a real Prometheus scraping local sidecars', (
   }, 90_000);
 
   afterAll(async () => {
-    await prometheus?.stop();
+    await prometheus?.close();
     await Promise.all([a, b, other, bare].map((s) => s?.admin.close()));
     await noPlugin?.close();
   }, 30_000);

@@ -1,5 +1,20 @@
 // Test helpers that ship with the SDK (not part of `@hfi/sdk`'s main entry): a FAKE Kubernetes API server for code
 // that talks to one (KubernetesSource, `hfi doctor --k8s`), and a real Prometheus process for source tests.
+
+// The Prometheus launcher lives in @hfi/filter (its own tests need it); re-exported under the names this entry had.
+export {
+  type PrometheusSample,
+  PrometheusServer,
+  type PrometheusServerOptions,
+  type PrometheusServerOptions as PrometheusProcessOptions,
+  type PrometheusWaitOptions,
+  type RelabelConfig,
+  type ScrapeJob,
+  type ScrapeJob as StaticScrapeJob,
+  type StartedPrometheusServer,
+  type StartedPrometheusServer as PrometheusProcess,
+  startPrometheus,
+} from '@hfi/filter';
 export {
   type FakeAccess,
   type FakeKubeApiServer,
@@ -20,9 +35,3 @@ export {
   statusObject,
 } from './kube-objects';
 export { type LabelRequirement, matchesLabels, parseLabelSelector } from './label-selector';
-export {
-  type PrometheusProcess,
-  type PrometheusProcessOptions,
-  type StaticScrapeJob,
-  startPrometheus,
-} from './prometheus-process';

@@ -51,15 +51,17 @@ export async function oldNamesPluginPath(): Promise<string> {
   return cached(key, async (dir) => {
     const assembly = path.join(dir, 'assembly');
     await run('mkdir', ['-p', assembly]);
+    const renamed: string[] = [];
     for (const [name, text] of sources) {
       let out = text;
       for (const [from, to] of RENAMES) out = out.replace(from, to);
+      renamed.push(out);
       await writeFile(path.join(assembly, name), out);
     }
-    const index = await readFile(path.join(assembly, 'index.ts'), 'utf8');
-    for (const [, to] of RENAMES) {
-      if (!index.includes(to))
-        throw new Error(`the filter source no longer defines ${RENAMES[0]?.[0]}; update RENAMES`);
+    // The names may sit in any module of the filter source (index.ts, root.ts, ...).
+    for (const [from, to] of RENAMES) {
+      if (!renamed.some((out) => out.includes(to)))
+        throw new Error(`the filter source no longer defines ${from}; update RENAMES`);
     }
     // The patched proxy-runtime and AssemblyScript's library resolve through the repository's node_modules.
     await symlink(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
