@@ -56,6 +56,8 @@ export interface StreamHost {
   ): void;
   afterCall(action: () => void): void;
   release(stream: HttpStream): void;
+  /** Called as the driver makes each callback, before it: the VM runs its due ticks. */
+  enter(): void;
 }
 
 /** Which return values stop iteration, per Envoy's conversion of the SDK's statuses. */
@@ -122,31 +124,37 @@ export class HttpStream {
   // --- the driver's side ---
 
   onRequestHeaders(headers: readonly (readonly [string, string])[], endOfStream: boolean): StreamAction {
+    this.host.enter();
     this.request.headers = normalizeHeaders(headers);
     this.request.endOfStream = endOfStream;
     return this.runHeaders('request', 'request_headers', 'proxy_on_request_headers', endOfStream);
   }
 
   onRequestBody(body: Uint8Array | string, endOfStream: boolean): StreamAction {
+    this.host.enter();
     return this.runBody('request', 'request_body', 'proxy_on_request_body', toBuffer(body), endOfStream);
   }
 
   onRequestTrailers(trailers: readonly (readonly [string, string])[]): StreamAction {
+    this.host.enter();
     this.request.trailers = normalizeHeaders(trailers);
     return this.runTrailers('request', 'request_trailers', 'proxy_on_request_trailers');
   }
 
   onResponseHeaders(headers: readonly (readonly [string, string])[], endOfStream: boolean): StreamAction {
+    this.host.enter();
     this.response.headers = normalizeHeaders(headers);
     this.response.endOfStream = endOfStream;
     return this.runHeaders('response', 'response_headers', 'proxy_on_response_headers', endOfStream);
   }
 
   onResponseBody(body: Uint8Array | string, endOfStream: boolean): StreamAction {
+    this.host.enter();
     return this.runBody('response', 'response_body', 'proxy_on_response_body', toBuffer(body), endOfStream);
   }
 
   onResponseTrailers(trailers: readonly (readonly [string, string])[]): StreamAction {
+    this.host.enter();
     this.response.trailers = normalizeHeaders(trailers);
     return this.runTrailers('response', 'response_trailers', 'proxy_on_response_trailers');
   }
@@ -154,6 +162,7 @@ export class HttpStream {
   /** Ends the stream: on_log, on_done, on_delete (creating the context first if no callback ran, as Envoy does). */
   done(): void {
     if (this.finished) return;
+    this.host.enter();
     this.ensureCreated();
     if (this.created && !this.host.failed()) {
       const call = (name: string, phase?: Phase) => {

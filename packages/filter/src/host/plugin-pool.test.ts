@@ -62,6 +62,28 @@ describe('PluginPool', () => {
     expect(pool.logs.some((r) => r.message.startsWith('Function: proxy_on_request_headers failed'))).toBe(true);
   });
 
+  it("runs every worker's due tick on demand, for a driver busy outside the plugin", async () => {
+    const watcher = new LogWatcher();
+    await using pool = await PluginPool.start({
+      wasm: h.wasm(),
+      stats: createStatsStore(),
+      workers: 2,
+      pluginConfig: 'tick=20',
+      logger: watcher.logger,
+    });
+    const ticked = () => watcher.records.filter((r) => /^tick \d+$/.test(r.message)).map((r) => r.worker);
+    // Busy for longer than the period: no timer can fire, so only runDueTicks can tick now.
+    const until = performance.now() + 30;
+    while (performance.now() < until) {
+      // busy
+    }
+    const before = ticked();
+    pool.runDueTicks();
+    const after = ticked();
+    expect(after.filter((w) => w === 0).length).toBeGreaterThan(before.filter((w) => w === 0).length);
+    expect(after.filter((w) => w === 1).length).toBeGreaterThan(before.filter((w) => w === 1).length);
+  });
+
   it('closes the VMs it started when a later worker fails, and rejects bad worker counts', async () => {
     const bad = await PluginPool.start({ wasm: h.wasm(), stats: createStatsStore(), workers: 0 }).catch((e) => e);
     expect(isHfiError(bad, 'HFI_ERR_CONFIG')).toBe(true);

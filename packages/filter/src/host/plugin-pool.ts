@@ -65,6 +65,11 @@ export class PluginPool implements AsyncDisposable {
     return this.vms.some((vm) => vm.trapped);
   }
 
+  /** Runs the ticks that are due on the workers' event loop (see `PluginVm.runDueTicks`). */
+  runDueTicks(): void {
+    for (const vm of this.vms) vm.runDueTicks();
+  }
+
   /** Ticks every worker's root context now. */
   tick(): void {
     for (const vm of this.vms) vm.tick();

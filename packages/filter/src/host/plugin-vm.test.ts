@@ -6,6 +6,14 @@ import { PluginVm } from './plugin-vm';
 
 const h = useTestPlugin();
 
+/** Keeps the event loop busy, so that no timer can fire, until `ms` have passed. */
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: the point is that nothing else runs
+  }
+}
+
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
   void promise.then(() => {
@@ -475,6 +483,36 @@ describe('ticks', () => {
     const { vm, watcher } = await h.start({ pluginConfig: 'tick=20', manualTicks: false });
     expect(vm.tickPeriodMs).toBe(20);
     await watcher.waitFor('tick 2');
+  });
+
+  it('runs a tick that fell due while the event loop was busy at the next callback, before the callback', async () => {
+    const { vm, watcher } = await h.start({ pluginConfig: 'tick=20', manualTicks: false });
+    const tickCount = () => watcher.messages().filter((m) => /^tick \d+$/.test(m)).length;
+    blockEventLoop(30); // the tick falls due; Node's timer cannot fire before the loop is free again
+    const before = tickCount();
+    const stream = vm.newStream();
+    stream.onRequestHeaders(action('mutate'), true);
+    expect(tickCount()).toBeGreaterThan(before);
+    const messages = watcher.messages();
+    const lastTick = messages.findLastIndex((m) => /^tick \d+$/.test(m));
+    expect(lastTick).toBeLessThan(messages.indexOf(`context create ${stream.contextId} parent 1`));
+  });
+
+  it("runs the due ticks of the other VMs on the same event loop at a VM's callback", async () => {
+    const a = await h.start({ pluginConfig: 'tick=20', manualTicks: false });
+    const b = await h.start({ pluginConfig: 'tick=20', manualTicks: false });
+    const tickCount = () => b.watcher.messages().filter((m) => /^tick \d+$/.test(m)).length;
+    blockEventLoop(30);
+    const before = tickCount();
+    a.vm.newStream().onRequestHeaders(action('mutate'), true);
+    expect(tickCount()).toBeGreaterThan(before);
+  });
+
+  it('leaves ticks to the test with manualTicks, however overdue', async () => {
+    const { vm, watcher } = await h.start({ pluginConfig: 'tick=1' });
+    blockEventLoop(5);
+    vm.newStream().onRequestHeaders(action('mutate'), true);
+    expect(watcher.messages().filter((m) => /^tick \d+$/.test(m))).toEqual([]);
   });
 
   it('ticks on demand', async () => {

@@ -22,6 +22,7 @@ import type { HeaderPair } from './pairs';
 import { PluginMetrics } from './plugin-metrics';
 import { type EnvoyNode, lookupProperty, serializeProperty, splitPropertyPath } from './properties';
 import { SharedState } from './shared-state';
+import { TickTimer, TickTimers } from './tick-timer';
 import { createAssemblyScriptImports, createWasiImports, type WasiHost } from './wasi';
 import { isWasmMemory, isWasmModule, Wasm, type WasmImports, type WasmInstance, type WasmModule } from './wasm-api';
 
@@ -66,6 +67,8 @@ export interface PluginVmOptions {
   worker?: number;
   /** Shared data and queues; the VMs of one pool share one. */
   sharedState?: SharedState;
+  /** The tick timers on this event loop, whose due ticks the VM runs at its callbacks. Default `TickTimers.loop`. */
+  tickTimers?: TickTimers;
   /** undici dispatcher for HTTP calls; by default the VM owns one. */
   dispatcher?: Dispatcher;
 }
@@ -138,7 +141,8 @@ export class PluginVm implements AsyncDisposable {
   private configuring = false;
   private closing?: Promise<void>;
   private closed = false;
-  private tickTimer?: NodeJS.Timeout;
+  private readonly tickTimers: TickTimers;
+  private readonly tickTimer: TickTimer;
   private tickPeriod = 0;
   private nextCallToken = 1;
   private readonly pendingCalls = new Map<number, PendingCall>();
@@ -183,6 +187,12 @@ export class PluginVm implements AsyncDisposable {
     this.logPrefix = pluginLogPrefix(this.pluginName, this.rootId, this.vmId);
     this.maxLogRecords = options.maxLogRecords ?? 10000;
     this.metrics = new PluginMetrics(options.stats, (message) => this.hostLog('error', message));
+    this.tickTimers = options.tickTimers ?? TickTimers.loop;
+    this.tickTimer = new TickTimer({
+      onTick: () => this.tick(),
+      canTick: () => this.callDepth === 0,
+      timers: this.tickTimers,
+    });
     this.streamHost = {
       rootContextId: ROOT_CONTEXT_ID,
       failOpen: this.failOpen,
@@ -191,6 +201,7 @@ export class PluginVm implements AsyncDisposable {
       invoke: (name, contextId, call, onReturn) => this.invoke(name, contextId, call, onReturn),
       afterCall: (action) => this.afterCall(action),
       release: (stream) => this.releaseStream(stream),
+      enter: () => this.runDueTicks(),
     };
   }
 
@@ -224,9 +235,19 @@ export class PluginVm implements AsyncDisposable {
       );
   }
 
+  /**
+   * Runs the ticks that are due on this VM's event loop, its own and the other VMs' (unless this VM is inside a
+   * callback). The VM does this itself at every callback it is driven through; a driver with long stretches of
+   * other work may call it between them.
+   */
+  runDueTicks(): void {
+    if (this.callDepth === 0) this.tickTimers.runDue();
+  }
+
   /** A new HTTP stream context; its callbacks are made as the stream's methods are called. */
   newStream(info: StreamInfo = {}): HttpStream {
     if (this.closing) throw new HfiError('HFI_ERR_INTERNAL', 'The plugin VM is closed');
+    this.runDueTicks();
     const stream = new HttpStream(this.streamHost, this.nextContextId++, info);
     this.streams.set(stream.contextId, stream);
     return stream;
@@ -466,16 +487,12 @@ export class PluginVm implements AsyncDisposable {
 
   private setTickPeriod(ms: number): void {
     this.tickPeriod = ms;
-    this.stopTicks();
-    if (ms > 0 && !this.options.manualTicks && !this.closing && !this.failure) {
-      this.tickTimer = setInterval(() => this.tick(), ms);
-      this.tickTimer.unref();
-    }
+    if (this.options.manualTicks || this.closing || this.failure) this.tickTimer.stop();
+    else this.tickTimer.setPeriod(ms);
   }
 
   private stopTicks(): void {
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    this.tickTimer = undefined;
+    this.tickTimer.stop();
   }
 
   // --- HTTP calls ---
@@ -517,6 +534,7 @@ export class PluginVm implements AsyncDisposable {
     if (call.contextId !== ROOT_CONTEXT_ID && !this.streams.has(call.contextId)) return;
     const fn = this.guestFunction('proxy_on_http_call_response');
     if (!fn) return;
+    this.runDueTicks();
     let counts: [number, number, number];
     if (outcome.kind === 'response') {
       this.callResponse = outcome.response;
@@ -612,6 +630,7 @@ export class PluginVm implements AsyncDisposable {
         this.shared.registerQueue(this.vmId, name, {
           notify: (token) => {
             if (this.closed || this.failure) return;
+            this.runDueTicks();
             const fn = this.guestFunction('proxy_on_queue_ready');
             if (fn)
               this.invoke(

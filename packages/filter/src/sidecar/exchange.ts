@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HttpStream, StreamAction } from '../host/http-stream';
 import type { HeaderPair } from '../host/pairs';
+import { isUpstreamFailure, UpstreamCall } from './upstream-call';
 
 /** Connection-specific headers Envoy's HTTP/1 codec does not pass through. */
 const HOP_BY_HOP = new Set([
@@ -25,6 +26,8 @@ export interface ExchangeContext {
   upstream: URL;
   dispatcher: Dispatcher;
   newStream(req: IncomingMessage): HttpStream;
+  /** Runs the plugin's due ticks: called before work that does not enter the plugin, such as the upstream dispatch. */
+  runDueTicks(): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -82,8 +85,8 @@ function noHealthyUpstream(): UpstreamResponse {
 
 export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const stream = ctx.newStream(req);
-  const upstreamAbort = new AbortController();
-  const downstreamGone = () => upstreamAbort.abort();
+  let upstreamCall: UpstreamCall | undefined;
+  const downstreamGone = () => upstreamCall?.cancel();
   res.once('close', downstreamGone);
 
   /** Waits for a paused side; afterwards the stream may have ended (host shutdown) or been answered locally. */
@@ -111,7 +114,10 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
         trailers: [],
       };
     } else {
-      response = await forward(ctx, stream, upstreamAbort.signal);
+      // The streams one tick resumed dispatch one after the other; a tick falling due meanwhile runs between them.
+      ctx.runDueTicks();
+      upstreamCall = forward(ctx, stream);
+      response = await collect(ctx, upstreamCall);
     }
 
     await settle(
@@ -143,7 +149,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   }
 }
 
-async function forward(ctx: ExchangeContext, stream: HttpStream, signal: AbortSignal): Promise<UpstreamResponse> {
+function forward(ctx: ExchangeContext, stream: HttpStream): UpstreamCall {
   const headers = stream.requestHeaders;
   const pseudo = (name: string) => headers.find(([k]) => k === name)?.[1];
   const outgoing: Record<string, string | string[]> = {};
@@ -157,41 +163,35 @@ async function forward(ctx: ExchangeContext, stream: HttpStream, signal: AbortSi
   const method = pseudo(':method') ?? 'GET';
   if (body.length > 0 || ['POST', 'PUT', 'PATCH'].includes(method)) outgoing['content-length'] = String(body.length);
   const prefix = ctx.upstream.pathname.replace(/\/+$/, '');
-  const started = Date.now();
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await ctx.dispatcher.request({
-      origin: ctx.upstream.origin,
-      path: `${prefix}${pseudo(':path') ?? '/'}`,
-      method: method as Dispatcher.HttpMethod,
-      headers: outgoing,
-      body: body.length > 0 ? body : undefined,
-      signal,
-    });
-  } catch (error) {
-    if (signal.aborted) throw new Aborted();
-    ctx.log('warn', `local sidecar: upstream ${ctx.upstream.origin} unreachable: ${(error as Error).message}`);
+  return new UpstreamCall(ctx.dispatcher, {
+    origin: ctx.upstream.origin,
+    path: `${prefix}${pseudo(':path') ?? '/'}`,
+    method: method as Dispatcher.HttpMethod,
+    headers: outgoing,
+    body: body.length > 0 ? body : undefined,
+  });
+}
+
+async function collect(ctx: ExchangeContext, call: UpstreamCall): Promise<UpstreamResponse> {
+  const outcome = await call.result;
+  if (isUpstreamFailure(outcome)) {
+    // Broken off after its headers (Envoy then resets the downstream stream too), or cancelled as the downstream left.
+    if (outcome.kind !== 'unreachable') throw new Aborted();
+    ctx.log('warn', `local sidecar: upstream ${ctx.upstream.origin} unreachable: ${outcome.error.message}`);
     return noHealthyUpstream();
   }
-  let responseBody: Buffer;
-  try {
-    responseBody = await readAll(res.body);
-  } catch {
-    // The upstream reset after its headers: Envoy resets the downstream stream too.
-    throw new Aborted();
-  }
-  const responseHeaders: HeaderPair[] = [[':status', String(res.statusCode)]];
-  for (const [key, value] of Object.entries(res.headers)) {
+  const responseHeaders: HeaderPair[] = [[':status', String(outcome.statusCode)]];
+  for (const [key, value] of Object.entries(outcome.headers)) {
     if (value === undefined || HOP_BY_HOP.has(key)) continue;
     for (const v of Array.isArray(value) ? value : [value]) responseHeaders.push([key, v]);
   }
-  responseHeaders.push(['x-envoy-upstream-service-time', String(Date.now() - started)]);
+  responseHeaders.push(['x-envoy-upstream-service-time', String(Date.now() - call.startedAt)]);
   const trailers: HeaderPair[] = [];
-  for (const [key, value] of Object.entries(res.trailers ?? {})) {
+  for (const [key, value] of Object.entries(outcome.trailers)) {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) trailers.push([key, v]);
   }
-  return { headers: responseHeaders, body: responseBody, trailers };
+  return { headers: responseHeaders, body: outcome.body, trailers };
 }
 
 function writeResponse(res: ServerResponse, headers: HeaderPair[], body: Buffer, trailers: HeaderPair[]): void {

@@ -21,6 +21,9 @@ let controlPlaneUrl: string;
 let deadUrl: string;
 let pluginPath: string;
 const seen: Seen[] = [];
+/** Requests to /hold get no answer; their upstream responses land here until they close. */
+const held: { closed: Promise<unknown> }[] = [];
+let heldArrived: (() => void) | undefined;
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<Server> {
   const server = createServer(handler);
@@ -36,6 +39,11 @@ function urlOf(server: Server): string {
 beforeAll(async () => {
   pluginPath = await testPluginPath();
   upstream = await listen(async (req, res) => {
+    if (req.url === '/hold') {
+      held.push({ closed: once(res, 'close') });
+      heldArrived?.();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString();
@@ -201,6 +209,20 @@ describe('startSidecar plugin behaviour', () => {
     const res = await pending;
     expect(res.status).toBe(200);
     expect(res.body).toBe('GET /paused ');
+  });
+
+  it('cancels the upstream request when the downstream goes away', async () => {
+    const { sidecar } = await start();
+    const arrived = new Promise<void>((resolve) => {
+      heldArrived = resolve;
+    });
+    const controller = new AbortController();
+    const pending = request(`${sidecar.url}/hold`, { signal: controller.signal }).catch((e: unknown) => e);
+    await arrived;
+    controller.abort();
+    await pending;
+    await held[held.length - 1].closed;
+    expect((await send(sidecar, '/after')).status).toBe(200);
   });
 
   it('resets the connection when the plugin closes the stream', async () => {

@@ -168,6 +168,7 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
           upstream,
           dispatcher,
           log,
+          runDueTicks: () => plugin.runDueTicks(),
           newStream: (request: IncomingMessage) => {
             const socket = request.socket;
             let id = connections.get(socket);
