@@ -3,7 +3,7 @@
 // hot path. So a caller may arm the scratch region for the next allocation: the host then writes into memory the
 // plugin owns for good, and nothing is left for the collector.
 
-import { free, malloc as managedMalloc } from '@solo-io/proxy-runtime/assembly/malloc';
+import { malloc as managedMalloc } from '@solo-io/proxy-runtime/assembly/malloc';
 
 let scratch = new ArrayBuffer(2048);
 let armed = false;
@@ -17,11 +17,6 @@ export function armScratch(): void {
 export function releaseScratch(ptr: usize): bool {
   armed = false;
   return ptr != 0 && ptr == changetype<usize>(scratch);
-}
-
-/** Releases what the host allocated: nothing for the scratch region, the managed buffer otherwise. */
-export function releaseHostBuffer(ptr: usize): void {
-  if (!releaseScratch(ptr)) free(ptr);
 }
 
 export function malloc(size: usize): usize {
