@@ -66,24 +66,38 @@ export class GuestMemory {
    * the ABI's `return_*_data`/`return_*_size` pairs expect. Empty data is returned as a null pointer and size 0.
    */
   returnBytes(data: Uint8Array, ptrSlot: number, sizeSlot: number): void {
-    this.returnWritten(data.length, ptrSlot, sizeSlot, (out, at) => out.set(data, at));
+    const address = this.allocateReturn(data.length, ptrSlot, sizeSlot);
+    if (address !== 0) this.span(address, data.length).set(data, address);
+    this.returnAt(address, data.length, ptrSlot, sizeSlot);
   }
 
   /**
-   * As returnBytes for `size` bytes that `write` puts straight into guest memory (at `out[at]`), so hot data such
-   * as a header map is not built in a Node buffer first.
+   * As returnBytes for `size` bytes that `source.write` puts straight into guest memory (at `out[at]`), so hot data
+   * such as a header map is not built in a Node buffer first.
    */
-  returnWritten(size: number, ptrSlot: number, sizeSlot: number, write: (out: Buffer, at: number) => void): void {
-    // Validate the slots before allocating, so a bad slot does not leak guest memory.
+  returnWritten(size: number, ptrSlot: number, sizeSlot: number, source: GuestWriter): void {
+    const address = this.allocateReturn(size, ptrSlot, sizeSlot);
+    if (address !== 0) source.write(this.span(address, size), address);
+    this.returnAt(address, size, ptrSlot, sizeSlot);
+  }
+
+  /** Guest memory for `size` bytes (0 for none), after checking the return slots so a bad slot leaks nothing. */
+  private allocateReturn(size: number, ptrSlot: number, sizeSlot: number): number {
     this.span(ptrSlot, 4);
     this.span(sizeSlot, 4);
-    let address = 0;
-    if (size > 0) {
-      address = this.allocate(size) >>> 0;
-      if (address === 0) throw new MemoryAccessError(`guest allocator failed for ${size} bytes`);
-      write(this.span(address, size), address);
-    }
+    if (size === 0) return 0;
+    const address = this.allocate(size) >>> 0;
+    if (address === 0) throw new MemoryAccessError(`guest allocator failed for ${size} bytes`);
+    return address;
+  }
+
+  private returnAt(address: number, size: number, ptrSlot: number, sizeSlot: number): void {
     this.writeU32(ptrSlot, address);
     this.writeU32(sizeSlot, size);
   }
+}
+
+/** Writes data of a known size at `out[at]`. */
+export interface GuestWriter {
+  write(out: Buffer, at: number): void;
 }

@@ -210,7 +210,7 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
     proxy_get_header_map_pairs: guarded((type: number, retPtr: number, retSize: number) => {
       if (!validMapType(type)) return Status.BadArgument;
       const pairs = new SerialisedPairs(readableMap(type) ?? []);
-      mem().returnWritten(pairs.size, retPtr, retSize, (out, at) => pairs.write(out, at));
+      mem().returnWritten(pairs.size, retPtr, retSize, pairs);
       return Status.Ok;
     }),
     proxy_set_header_map_pairs: guarded((type: number, ptr: number, size: number) => {

@@ -41,19 +41,21 @@ type Phase =
 
 type GuestFunction = (...args: number[]) => unknown;
 
+/** What `StreamHost.callStream` answers when the callback trapped (or the VM had already failed). */
+export const TRAPPED: unique symbol = Symbol('trapped');
+
 /** @internal What a stream needs from its VM. */
 export interface StreamHost {
   readonly rootContextId: number;
   readonly failOpen: boolean;
   guestFunction(name: string): GuestFunction | undefined;
   failed(): boolean;
-  /** Calls into the guest with `contextId` effective; `onReturn` runs before deferred actions (continue, local reply). */
-  invoke(
-    name: string,
-    contextId: number,
-    call: () => unknown,
-    onReturn: (value: unknown, trapped: boolean) => void,
-  ): void;
+  /**
+   * Calls a stream callback with `contextId` effective and returns its value, or TRAPPED. Deferred actions
+   * (continue, local reply) wait for `afterStreamCall()`, so the caller first records what the callback answered.
+   */
+  callStream(name: string, fn: GuestFunction, contextId: number, a: number, b: number): unknown;
+  afterStreamCall(): void;
   afterCall(action: () => void): void;
   release(stream: HttpStream): void;
   /** Called as the driver makes each callback, before it: the VM runs its due ticks. */
@@ -97,14 +99,27 @@ function normalizeHeaders(headers: readonly (readonly [string, string])[]): Head
   return headers.map(([k, v]) => [k.toLowerCase(), String(v)]);
 }
 
+/** Every released chunk plus what is still buffered, without a copy when there is one chunk. */
+function bodyOf(side: Side): Buffer {
+  const { released, pending } = side;
+  if (pending === undefined) {
+    if (released.length === 1) return released[0];
+    if (released.length === 0) return EMPTY;
+    return Buffer.concat(released);
+  }
+  return released.length === 0 ? pending : Buffer.concat([...released, pending]);
+}
+
+const EMPTY = Buffer.alloc(0);
+
 function toBuffer(data: Uint8Array | string): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
 }
 
 export class HttpStream {
-  readonly startTime = new Date();
-  /** Values stored by proxy_set_property (Envoy's filter state), readable again through proxy_get_property. */
-  readonly filterState = new Map<string, Buffer>();
+  /** Date.now() when the stream began. */
+  readonly startedAt = Date.now();
+  private state?: Map<string, Buffer>;
   private readonly request = newSide();
   private readonly response = newSide();
   private phase?: Phase;
@@ -112,7 +127,7 @@ export class HttpStream {
   private finished = false;
   private local?: LocalResponse;
   private resetReason?: string;
-  private waiters: (() => void)[] = [];
+  private waiters?: (() => void)[];
 
   /** @internal */
   constructor(
@@ -121,42 +136,65 @@ export class HttpStream {
     readonly info: StreamInfo = {},
   ) {}
 
+  get startTime(): Date {
+    return new Date(this.startedAt);
+  }
+
+  /** Values stored by proxy_set_property (Envoy's filter state), readable again through proxy_get_property. */
+  get filterState(): Map<string, Buffer> {
+    this.state ??= new Map();
+    return this.state;
+  }
+
   // --- the driver's side ---
 
   onRequestHeaders(headers: readonly (readonly [string, string])[], endOfStream: boolean): StreamAction {
+    return this.takeRequestHeaders(normalizeHeaders(headers), endOfStream);
+  }
+
+  /**
+   * @internal onRequestHeaders for a driver that hands over a list it built itself, keys already lowercase: the
+   * stream keeps the list (the plugin may change it) instead of copying it.
+   */
+  takeRequestHeaders(headers: HeaderPair[], endOfStream: boolean): StreamAction {
     this.host.enter();
-    this.request.headers = normalizeHeaders(headers);
+    this.request.headers = headers;
     this.request.endOfStream = endOfStream;
-    return this.runHeaders('request', 'request_headers', 'proxy_on_request_headers', endOfStream);
+    return this.runHeaders(this.request, 'request_headers', 'proxy_on_request_headers', endOfStream);
   }
 
   onRequestBody(body: Uint8Array | string, endOfStream: boolean): StreamAction {
     this.host.enter();
-    return this.runBody('request', 'request_body', 'proxy_on_request_body', toBuffer(body), endOfStream);
+    return this.runBody(this.request, 'request_body', 'proxy_on_request_body', toBuffer(body), endOfStream);
   }
 
   onRequestTrailers(trailers: readonly (readonly [string, string])[]): StreamAction {
     this.host.enter();
     this.request.trailers = normalizeHeaders(trailers);
-    return this.runTrailers('request', 'request_trailers', 'proxy_on_request_trailers');
+    return this.runTrailers(this.request, 'request_trailers', 'proxy_on_request_trailers');
   }
 
   onResponseHeaders(headers: readonly (readonly [string, string])[], endOfStream: boolean): StreamAction {
+    return this.takeResponseHeaders(normalizeHeaders(headers), endOfStream);
+  }
+
+  /** @internal As takeRequestHeaders, for the response. */
+  takeResponseHeaders(headers: HeaderPair[], endOfStream: boolean): StreamAction {
     this.host.enter();
-    this.response.headers = normalizeHeaders(headers);
+    this.response.headers = headers;
     this.response.endOfStream = endOfStream;
-    return this.runHeaders('response', 'response_headers', 'proxy_on_response_headers', endOfStream);
+    return this.runHeaders(this.response, 'response_headers', 'proxy_on_response_headers', endOfStream);
   }
 
   onResponseBody(body: Uint8Array | string, endOfStream: boolean): StreamAction {
     this.host.enter();
-    return this.runBody('response', 'response_body', 'proxy_on_response_body', toBuffer(body), endOfStream);
+    return this.runBody(this.response, 'response_body', 'proxy_on_response_body', toBuffer(body), endOfStream);
   }
 
   onResponseTrailers(trailers: readonly (readonly [string, string])[]): StreamAction {
     this.host.enter();
     this.response.trailers = normalizeHeaders(trailers);
-    return this.runTrailers('response', 'response_trailers', 'proxy_on_response_trailers');
+    return this.runTrailers(this.response, 'response_trailers', 'proxy_on_response_trailers');
   }
 
   /** Ends the stream: on_log, on_done, on_delete (creating the context first if no callback ran, as Envoy does). */
@@ -165,23 +203,10 @@ export class HttpStream {
     this.host.enter();
     this.ensureCreated();
     if (this.created && !this.host.failed()) {
-      const call = (name: string, phase?: Phase) => {
-        const fn = this.host.guestFunction(name);
-        if (!fn) return;
-        this.phase = phase;
-        this.host.invoke(
-          name,
-          this.contextId,
-          () => fn(this.contextId),
-          () => {
-            this.phase = undefined;
-          },
-        );
-      };
-      call('proxy_on_log', 'log');
+      this.callEnd('proxy_on_log', 'log');
       // Envoy ignores on_done's answer for stream contexts and deletes them right away.
-      call('proxy_on_done');
-      call('proxy_on_delete');
+      this.callEnd('proxy_on_done', undefined);
+      this.callEnd('proxy_on_delete', undefined);
     }
     this.finished = true;
     this.request.paused = false;
@@ -193,7 +218,10 @@ export class HttpStream {
   /** Resolves once nothing holds the stream: continued, answered locally, reset, failed open, or done. */
   whenResumed(): Promise<void> {
     if (this.runnable()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      this.waiters ??= [];
+      this.waiters.push(resolve);
+    });
   }
 
   get paused(): boolean {
@@ -202,6 +230,21 @@ export class HttpStream {
 
   get requestHeaders(): HeaderPair[] {
     return (this.request.headers ?? []).map(([k, v]) => [k, v]);
+  }
+
+  /** @internal The request headers as they are now, not copied: read them before the next callback. */
+  peekRequestHeaders(): readonly HeaderPair[] {
+    return this.request.headers ?? [];
+  }
+
+  /** @internal As peekRequestHeaders, for the response. */
+  peekResponseHeaders(): readonly HeaderPair[] {
+    return this.response.headers ?? [];
+  }
+
+  /** @internal As peekRequestHeaders, for the response trailers. */
+  peekResponseTrailers(): readonly HeaderPair[] {
+    return this.response.trailers ?? [];
   }
 
   get responseHeaders(): HeaderPair[] {
@@ -218,11 +261,11 @@ export class HttpStream {
 
   /** Request body as the plugin left it: every released chunk plus what is still buffered. */
   get requestBody(): Buffer {
-    return Buffer.concat([...this.request.released, ...(this.request.pending ? [this.request.pending] : [])]);
+    return bodyOf(this.request);
   }
 
   get responseBody(): Buffer {
-    return Buffer.concat([...this.response.released, ...(this.response.pending ? [this.response.pending] : [])]);
+    return bodyOf(this.response);
   }
 
   get localResponse(): LocalResponse | undefined {
@@ -271,7 +314,7 @@ export class HttpStream {
     const active = this.phase === (which === 'request' ? 'request_body' : 'response_body');
     if (!active && !side.buffering) return undefined;
     return {
-      data: side.pending ?? Buffer.alloc(0),
+      data: side.pending ?? EMPTY,
       set: (data) => {
         side.pending = data;
       },
@@ -343,18 +386,13 @@ export class HttpStream {
   private ensureCreated(): void {
     if (this.created || this.finished || this.host.failed()) return;
     const fn = this.host.guestFunction('proxy_on_context_create');
-    let ok = true;
-    if (fn) {
-      this.host.invoke(
-        'proxy_on_context_create',
-        this.contextId,
-        () => fn(this.contextId, this.host.rootContextId),
-        (_, trapped) => {
-          ok = !trapped;
-        },
-      );
+    if (!fn) {
+      this.created = true;
+      return;
     }
-    this.created = ok;
+    const value = this.host.callStream('proxy_on_context_create', fn, this.contextId, this.host.rootContextId, 0);
+    this.created = value !== TRAPPED;
+    this.host.afterStreamCall();
   }
 
   /** Envoy's answer when the VM has failed: continue (fail open) or a 503 local reply (fail closed). */
@@ -365,98 +403,85 @@ export class HttpStream {
     return 'pause';
   }
 
-  private skip(which: 'request' | 'response'): StreamAction | undefined {
+  private skip(side: Side): StreamAction | undefined {
     if (this.finished) return 'continue';
     // After a local reply Envoy stops the request path; the response path still sees a request-path local reply.
-    if (which === 'request' && (this.local || this.resetReason)) return 'continue';
-    if (which === 'response' && (this.local?.phase === 'response' || this.resetReason)) return 'continue';
+    if (side === this.request && (this.local || this.resetReason)) return 'continue';
+    if (side === this.response && (this.local?.phase === 'response' || this.resetReason)) return 'continue';
     this.ensureCreated();
     if (!this.created || this.host.failed()) return this.failedAction();
     return undefined;
   }
 
-  private call(
-    phase: Phase,
-    name: string,
-    args: number[],
-    stops: Set<number>,
-    onResult: (stopped: boolean, value: number) => void,
-  ): StreamAction {
+  /** on_log, on_done, on_delete: nothing to read from their answers. */
+  private callEnd(name: string, phase: Phase | undefined): void {
     const fn = this.host.guestFunction(name);
-    if (!fn) {
-      onResult(false, 0);
-      return 'continue';
-    }
-    let action: StreamAction = 'continue';
+    if (!fn) return;
     this.phase = phase;
-    this.host.invoke(
-      name,
-      this.contextId,
-      () => fn(...args),
-      (value, trapped) => {
-        this.phase = undefined;
-        if (trapped) {
-          onResult(false, 0);
-          action = this.failedAction();
-          return;
-        }
-        const code = Number(value ?? 0);
-        const stopped = stops.has(code);
-        onResult(stopped, code);
-        action = stopped ? 'pause' : 'continue';
-      },
-    );
+    this.host.callStream(name, fn, this.contextId, 0, 0);
+    this.phase = undefined;
+    this.host.afterStreamCall();
+  }
+
+  /**
+   * Makes one callback: the callback's code, or TRAPPED, is answered before the VM's deferred actions run, so a
+   * pause is recorded before a continue issued during the callback resumes it. Undefined when the plugin does not
+   * export the callback.
+   */
+  private callCode(phase: Phase, name: string, a: number, b: number): number | typeof TRAPPED | undefined {
+    const fn = this.host.guestFunction(name);
+    if (!fn) return undefined;
+    this.phase = phase;
+    const value = this.host.callStream(name, fn, this.contextId, a, b);
+    this.phase = undefined;
+    return value === TRAPPED ? TRAPPED : Number(value ?? 0);
+  }
+
+  /** The action for a callback's code, after its deferred actions ran. */
+  private finishCall(code: number | typeof TRAPPED | undefined, stops: Set<number>): StreamAction {
+    let action: StreamAction = 'continue';
+    if (code === TRAPPED) action = this.failedAction();
+    else if (code !== undefined && stops.has(code)) action = 'pause';
+    if (code !== undefined) this.host.afterStreamCall();
     return action;
   }
 
-  private runHeaders(which: 'request' | 'response', phase: Phase, name: string, endOfStream: boolean): StreamAction {
-    const skipped = this.skip(which);
+  private runHeaders(side: Side, phase: Phase, name: string, endOfStream: boolean): StreamAction {
+    const skipped = this.skip(side);
     if (skipped) return skipped;
-    const side = which === 'request' ? this.request : this.response;
     side.headersOpen = true;
     const count = side.headers?.length ?? 0;
-    return this.call(phase, name, [this.contextId, count, endOfStream ? 1 : 0], STOPS_HEADERS, (stopped) => {
-      if (stopped) this.pause(side, 'headers');
-      else side.headersOpen = false;
-    });
+    const code = this.callCode(phase, name, count, endOfStream ? 1 : 0);
+    if (typeof code === 'number' && STOPS_HEADERS.has(code)) this.pause(side, 'headers');
+    else side.headersOpen = false;
+    return this.finishCall(code, STOPS_HEADERS);
   }
 
-  private runBody(
-    which: 'request' | 'response',
-    phase: Phase,
-    name: string,
-    chunk: Buffer,
-    endOfStream: boolean,
-  ): StreamAction {
-    const skipped = this.skip(which);
+  private runBody(side: Side, phase: Phase, name: string, chunk: Buffer, endOfStream: boolean): StreamAction {
+    const skipped = this.skip(side);
     if (skipped) {
-      (which === 'request' ? this.request : this.response).released.push(chunk);
+      side.released.push(chunk);
       return skipped;
     }
-    const side = which === 'request' ? this.request : this.response;
     side.endOfStream = endOfStream;
     side.pending = side.buffering && side.pending ? Buffer.concat([side.pending, chunk]) : chunk;
-    const size = side.pending.length;
-    return this.call(phase, name, [this.contextId, size, endOfStream ? 1 : 0], STOPS_DATA, (stopped, code) => {
-      side.buffering = stopped && BUFFERS_DATA.has(code);
-      if (stopped) {
-        this.pause(side, 'body');
-      } else {
-        this.release(side);
-      }
-    });
+    const code = this.callCode(phase, name, side.pending.length, endOfStream ? 1 : 0);
+    const stopped = typeof code === 'number' && STOPS_DATA.has(code);
+    side.buffering = stopped && BUFFERS_DATA.has(code);
+    if (stopped) this.pause(side, 'body');
+    else this.release(side);
+    return this.finishCall(code, STOPS_DATA);
   }
 
-  private runTrailers(which: 'request' | 'response', phase: Phase, name: string): StreamAction {
-    const skipped = this.skip(which);
+  private runTrailers(side: Side, phase: Phase, name: string): StreamAction {
+    const skipped = this.skip(side);
     if (skipped) return skipped;
-    const side = which === 'request' ? this.request : this.response;
     side.trailersOpen = true;
     const count = side.trailers?.length ?? 0;
-    return this.call(phase, name, [this.contextId, count], STOPS_TRAILERS, (stopped) => {
-      if (stopped) this.pause(side, 'trailers');
-      else side.trailersOpen = false;
-    });
+    const code = this.callCode(phase, name, count, 0);
+    if (typeof code === 'number' && STOPS_TRAILERS.has(code)) this.pause(side, 'trailers');
+    else side.trailersOpen = false;
+    return this.finishCall(code, STOPS_TRAILERS);
   }
 
   private pause(side: Side, at: 'headers' | 'body' | 'trailers'): void {
@@ -492,7 +517,8 @@ export class HttpStream {
   private settle(): void {
     if (!this.runnable()) return;
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === undefined) return;
+    this.waiters = undefined;
     for (const resolve of waiters) resolve();
   }
 }

@@ -15,7 +15,7 @@ import { envoyAttribute } from './attributes';
 import { GuestMemory } from './guest-memory';
 import { type BufferAccess, createProxyImports, type ProxyHost } from './host-functions';
 import { type HttpCallOutcome, type HttpCallResponse, sendHttpCall } from './http-call';
-import { HttpStream, type StreamHost, type StreamInfo } from './http-stream';
+import { HttpStream, type StreamHost, type StreamInfo, TRAPPED } from './http-stream';
 import { type Logger, type LogRecord, pluginLogPrefix } from './log';
 import { EMPTY_NODE, istioNode, type NodeIdentity } from './node-identity';
 import type { HeaderPair } from './pairs';
@@ -136,6 +136,7 @@ export class PluginVm implements AsyncDisposable {
   private effectiveContextId = ROOT_CONTEXT_ID;
   private callDepth = 0;
   private afterCallActions: (() => void)[] = [];
+  private readonly guestFunctions = new Map<string, GuestFunction | null>();
   private failure?: Error;
   private rootCreated = false;
   private configuring = false;
@@ -146,6 +147,8 @@ export class PluginVm implements AsyncDisposable {
   private tickPeriod = 0;
   private nextCallToken = 1;
   private readonly pendingCalls = new Map<number, PendingCall>();
+  /** Stream contexts that have made calls (releaseStream cancels theirs). */
+  private readonly callContexts = new Set<number>();
   private readonly inflight = new Set<Promise<void>>();
   private callResponse?: HttpCallResponse;
   private status = { code: 0, message: '' };
@@ -198,7 +201,10 @@ export class PluginVm implements AsyncDisposable {
       failOpen: this.failOpen,
       guestFunction: (name) => this.guestFunction(name),
       failed: () => this.failure !== undefined,
-      invoke: (name, contextId, call, onReturn) => this.invoke(name, contextId, call, onReturn),
+      callStream: (name, fn, contextId, a, b) => this.callStream(name, fn, contextId, a, b),
+      afterStreamCall: () => {
+        if (this.callDepth === 0) this.runAfterCallActions();
+      },
       afterCall: (action) => this.afterCall(action),
       release: (stream) => this.releaseStream(stream),
       enter: () => this.runDueTicks(),
@@ -397,8 +403,32 @@ export class PluginVm implements AsyncDisposable {
   // --- calling the guest ---
 
   private guestFunction(name: string): GuestFunction | undefined {
-    const fn = this.instance?.exports[name];
-    return typeof fn === 'function' ? (fn as GuestFunction) : undefined;
+    // Looked up once per name: a keyed read of the exports object on every callback is measurable per request.
+    let fn = this.guestFunctions.get(name);
+    if (fn === undefined && this.instance) {
+      const exported = this.instance.exports[name];
+      fn = typeof exported === 'function' ? (exported as GuestFunction) : null;
+      this.guestFunctions.set(name, fn);
+    }
+    return fn ?? undefined;
+  }
+
+  /** invoke for the stream callbacks, which run on every request: no closures. */
+  private callStream(name: string, fn: GuestFunction, contextId: number, a: number, b: number): unknown {
+    if (this.failure) return TRAPPED;
+    const previous = this.effectiveContextId;
+    this.effectiveContextId = contextId;
+    this.callDepth++;
+    try {
+      // Extra arguments are dropped by the JS API, so one arity serves every stream callback.
+      return fn(contextId, a, b);
+    } catch (error) {
+      this.fail(name, error);
+      return TRAPPED;
+    } finally {
+      this.callDepth--;
+      this.effectiveContextId = previous;
+    }
   }
 
   private invoke(
@@ -455,7 +485,9 @@ export class PluginVm implements AsyncDisposable {
 
   private releaseStream(stream: HttpStream): void {
     this.streams.delete(stream.contextId);
-    // Envoy cancels a context's outstanding calls when the context goes away.
+    // Envoy cancels a context's outstanding calls when the context goes away. Calls are mostly the root's (the
+    // policy watch), so most streams have none to look for.
+    if (!this.callContexts.delete(stream.contextId)) return;
     for (const [token, call] of this.pendingCalls) {
       if (call.contextId === stream.contextId) {
         call.controller.abort();
@@ -513,6 +545,7 @@ export class PluginVm implements AsyncDisposable {
     const token = this.nextCallToken++;
     const controller = new AbortController();
     this.pendingCalls.set(token, { contextId: this.effectiveContextId, controller });
+    if (this.effectiveContextId !== ROOT_CONTEXT_ID) this.callContexts.add(this.effectiveContextId);
     const done = sendHttpCall({
       baseUrl,
       headers,

@@ -34,6 +34,8 @@ export class TickTimers {
 
   /** Armed timers only. */
   private readonly armed = new Set<TickTimer>();
+  /** The earliest due time of the armed timers; NaN once a timer changed, until runDue looks again. */
+  private earliest = Number.POSITIVE_INFINITY;
 
   constructor(readonly api: TimerApi = nodeTimers) {}
 
@@ -41,6 +43,13 @@ export class TickTimers {
   runDue(): void {
     if (this.armed.size === 0) return;
     const now = this.api.now();
+    // Called before every VM callback: the usual answer, nothing due, must cost a compare.
+    if (Number.isNaN(this.earliest)) {
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const timer of this.armed) earliest = Math.min(earliest, timer.dueAt ?? Number.POSITIVE_INFINITY);
+      this.earliest = earliest;
+    }
+    if (now < this.earliest) return;
     const due: TickTimer[] = [];
     for (const timer of this.armed) if (timer.isDue(now)) due.push(timer);
     if (due.length > 1) due.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
@@ -51,6 +60,7 @@ export class TickTimers {
   track(timer: TickTimer, armed: boolean): void {
     if (armed) this.armed.add(timer);
     else this.armed.delete(timer);
+    this.earliest = Number.NaN;
   }
 }
 

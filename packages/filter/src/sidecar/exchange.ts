@@ -5,11 +5,11 @@
 // (end_of_stream true), a sequence Envoy also produces when a body arrives in one piece.
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { HttpStream, StreamAction } from '../host/http-stream';
+import type { HttpStream } from '../host/http-stream';
 import type { HeaderPair } from '../host/pairs';
-import { isUpstreamFailure, UpstreamCall } from './upstream-call';
+import { isUpstreamFailure, type UpstreamAnswer, UpstreamCall, type UpstreamFailure } from './upstream-call';
 
 /** Connection-specific headers Envoy's HTTP/1 codec does not pass through. */
 const HOP_BY_HOP = new Set([
@@ -24,11 +24,15 @@ const HOP_BY_HOP = new Set([
 
 export interface ExchangeContext {
   upstream: URL;
+  /** The upstream URL's path without its trailing slashes, put before every request's path. */
+  upstreamPathPrefix: string;
   dispatcher: Dispatcher;
   newStream(req: IncomingMessage): HttpStream;
   /** Runs the plugin's due ticks: called before work that does not enter the plugin, such as the upstream dispatch. */
   runDueTicks(): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Called once per exchange when it has ended, whichever way. */
+  ended(): void;
 }
 
 interface UpstreamResponse {
@@ -46,14 +50,19 @@ function requestHeaders(req: IncomingMessage, upstream: URL): HeaderPair[] {
     [':method', req.method ?? 'GET'],
     [':scheme', 'http'],
   ];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const key = req.rawHeaders[i].toLowerCase();
+  let forwardedProto = false;
+  let requestId = false;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i].toLowerCase();
     if (key === 'host' || HOP_BY_HOP.has(key)) continue;
-    headers.push([key, req.rawHeaders[i + 1]]);
+    if (key === 'x-forwarded-proto') forwardedProto = true;
+    else if (key === 'x-request-id') requestId = true;
+    headers.push([key, raw[i + 1]]);
   }
   // Envoy's connection manager adds these before any filter runs.
-  if (!headers.some(([k]) => k === 'x-forwarded-proto')) headers.push(['x-forwarded-proto', 'http']);
-  if (!headers.some(([k]) => k === 'x-request-id')) headers.push(['x-request-id', randomUUID()]);
+  if (!forwardedProto) headers.push(['x-forwarded-proto', 'http']);
+  if (!requestId) headers.push(['x-request-id', randomUUID()]);
   return headers;
 }
 
@@ -83,57 +92,81 @@ function noHealthyUpstream(): UpstreamResponse {
   };
 }
 
+/** Cancels the upstream call of an exchange whose downstream went away; `this` is the ServerResponse. */
+function downstreamGone(this: ServerResponse): void {
+  calls.get(this)?.cancel();
+}
+
+/** The upstream call in flight per downstream response (looked up only when a downstream goes away). */
+const calls = new WeakMap<ServerResponse, UpstreamCall>();
+
+/** Throws Aborted when the stream can no longer go on: ended (host shutdown), or the downstream has gone. */
+function checkGoing(stream: HttpStream, res: ServerResponse): void {
+  if (stream.isDone || res.destroyed) throw new Aborted();
+}
+
+// Each step awaits only when the plugin paused: an await on a value that is already there still costs a promise
+// and a turn of the microtask queue per step, on every request.
 export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const stream = ctx.newStream(req);
-  let upstreamCall: UpstreamCall | undefined;
-  const downstreamGone = () => upstreamCall?.cancel();
-  res.once('close', downstreamGone);
-
-  /** Waits for a paused side; afterwards the stream may have ended (host shutdown) or been answered locally. */
-  const settle = async (action: StreamAction) => {
-    if (action === 'pause') await stream.whenResumed();
-    if (stream.isDone || res.destroyed) throw new Aborted();
-  };
-
+  let stream: HttpStream;
+  try {
+    stream = ctx.newStream(req);
+  } catch (error) {
+    // The plugin is closing with the sidecar.
+    ctx.log('error', `local sidecar: request failed: ${(error as Error).message}`);
+    res.writeHead(503, { 'content-type': 'text/plain' }).end('local sidecar is closing');
+    ctx.ended();
+    return;
+  }
+  res.on('close', downstreamGone);
   try {
     const bodyFollows = hasBody(req);
-    await settle(stream.onRequestHeaders(requestHeaders(req, ctx.upstream), !bodyFollows));
-    let response: UpstreamResponse | undefined;
-    if (!stream.localResponse && !stream.reset) {
-      if (bodyFollows) {
-        const body = await readAll(req);
-        await settle(stream.onRequestBody(body, true));
-      }
+    if (stream.takeRequestHeaders(requestHeaders(req, ctx.upstream), !bodyFollows) === 'pause') {
+      await stream.whenResumed();
+    }
+    checkGoing(stream, res);
+    if (bodyFollows && !stream.localResponse && !stream.reset) {
+      const body = await readAll(req);
+      if (stream.onRequestBody(body, true) === 'pause') await stream.whenResumed();
+      checkGoing(stream, res);
     }
     if (stream.reset) throw new Aborted();
     const local = stream.localResponse;
+    let response: UpstreamResponse;
     if (local) {
-      response = {
-        headers: [[':status', String(local.status)], ...local.headers],
-        body: local.body,
-        trailers: [],
-      };
+      const headers: HeaderPair[] = [[':status', String(local.status)]];
+      for (const pair of local.headers) headers.push([pair[0], pair[1]]);
+      response = { headers, body: local.body, trailers: [] };
     } else {
       // The streams one tick resumed dispatch one after the other; a tick falling due meanwhile runs between them.
       ctx.runDueTicks();
-      upstreamCall = forward(ctx, stream);
-      response = await collect(ctx, upstreamCall);
+      const call = forward(ctx, stream);
+      calls.set(res, call);
+      response = responseOf(ctx, call, await call.result);
     }
 
-    await settle(
-      stream.onResponseHeaders(response.headers, response.body.length === 0 && response.trailers.length === 0),
-    );
-    if (response.body.length > 0) {
-      await settle(stream.onResponseBody(response.body, response.trailers.length === 0));
+    const { body, trailers } = response;
+    if (stream.takeResponseHeaders(response.headers, body.length === 0 && trailers.length === 0) === 'pause') {
+      await stream.whenResumed();
     }
-    if (response.trailers.length > 0) await settle(stream.onResponseTrailers(response.trailers));
+    checkGoing(stream, res);
+    if (body.length > 0) {
+      if (stream.onResponseBody(body, trailers.length === 0) === 'pause') await stream.whenResumed();
+      checkGoing(stream, res);
+    }
+    if (trailers.length > 0) {
+      if (stream.onResponseTrailers(trailers) === 'pause') await stream.whenResumed();
+      checkGoing(stream, res);
+    }
     if (stream.reset) throw new Aborted();
 
     const responseLocal = stream.localResponse?.phase === 'response' ? stream.localResponse : undefined;
     if (responseLocal) {
-      writeResponse(res, [[':status', String(responseLocal.status)], ...responseLocal.headers], responseLocal.body, []);
+      const headers: HeaderPair[] = [[':status', String(responseLocal.status)]];
+      for (const pair of responseLocal.headers) headers.push([pair[0], pair[1]]);
+      writeResponse(res, headers, responseLocal.body, []);
     } else {
-      writeResponse(res, stream.responseHeaders, stream.responseBody, stream.responseTrailers);
+      writeResponse(res, stream.peekResponseHeaders(), stream.responseBody, stream.peekResponseTrailers());
     }
   } catch (error) {
     if (!(error instanceof Aborted)) ctx.log('error', `local sidecar: request failed: ${(error as Error).message}`);
@@ -146,74 +179,106 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   } finally {
     res.off('close', downstreamGone);
     stream.done();
+    ctx.ended();
   }
 }
 
 function forward(ctx: ExchangeContext, stream: HttpStream): UpstreamCall {
-  const headers = stream.requestHeaders;
-  const pseudo = (name: string) => headers.find(([k]) => k === name)?.[1];
-  const outgoing: Record<string, string | string[]> = {};
-  for (const [key, value] of headers) {
-    if (key.startsWith(':') || key === 'content-length' || HOP_BY_HOP.has(key)) continue;
-    const existing = outgoing[key];
-    outgoing[key] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+  // Flat name/value list, as undici takes it: repeated names stay repeated, in order.
+  const outgoing: string[] = [];
+  let authority: string | undefined;
+  let path: string | undefined;
+  let method: string | undefined;
+  for (const [key, value] of stream.peekRequestHeaders()) {
+    if (key.charCodeAt(0) === 58 /* ':' */) {
+      if (key === ':authority') authority ??= value;
+      else if (key === ':path') path ??= value;
+      else if (key === ':method') method ??= value;
+      continue;
+    }
+    if (key === 'content-length' || key === 'host' || HOP_BY_HOP.has(key)) continue;
+    outgoing.push(key, value);
   }
-  outgoing.host = pseudo(':authority') ?? ctx.upstream.host;
+  outgoing.push('host', authority ?? ctx.upstream.host);
   const body = stream.requestBody;
-  const method = pseudo(':method') ?? 'GET';
-  if (body.length > 0 || ['POST', 'PUT', 'PATCH'].includes(method)) outgoing['content-length'] = String(body.length);
-  const prefix = ctx.upstream.pathname.replace(/\/+$/, '');
+  method ??= 'GET';
+  if (body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    outgoing.push('content-length', String(body.length));
+  }
   return new UpstreamCall(ctx.dispatcher, {
     origin: ctx.upstream.origin,
-    path: `${prefix}${pseudo(':path') ?? '/'}`,
+    path: ctx.upstreamPathPrefix + (path ?? '/'),
     method: method as Dispatcher.HttpMethod,
     headers: outgoing,
     body: body.length > 0 ? body : undefined,
   });
 }
 
-async function collect(ctx: ExchangeContext, call: UpstreamCall): Promise<UpstreamResponse> {
-  const outcome = await call.result;
+function pairsOf(headers: IncomingHttpHeaders, into: HeaderPair[], skipHopByHop: boolean): HeaderPair[] {
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || (skipHopByHop && HOP_BY_HOP.has(key))) continue;
+    if (typeof value === 'string') into.push([key, value]);
+    else for (const v of value) into.push([key, v]);
+  }
+  return into;
+}
+
+function responseOf(
+  ctx: ExchangeContext,
+  call: UpstreamCall,
+  outcome: UpstreamAnswer | UpstreamFailure,
+): UpstreamResponse {
   if (isUpstreamFailure(outcome)) {
     // Broken off after its headers (Envoy then resets the downstream stream too), or cancelled as the downstream left.
     if (outcome.kind !== 'unreachable') throw new Aborted();
     ctx.log('warn', `local sidecar: upstream ${ctx.upstream.origin} unreachable: ${outcome.error.message}`);
     return noHealthyUpstream();
   }
-  const responseHeaders: HeaderPair[] = [[':status', String(outcome.statusCode)]];
-  for (const [key, value] of Object.entries(outcome.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(key)) continue;
-    for (const v of Array.isArray(value) ? value : [value]) responseHeaders.push([key, v]);
-  }
-  responseHeaders.push(['x-envoy-upstream-service-time', String(Date.now() - call.startedAt)]);
-  const trailers: HeaderPair[] = [];
-  for (const [key, value] of Object.entries(outcome.trailers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) trailers.push([key, v]);
-  }
-  return { headers: responseHeaders, body: outcome.body, trailers };
+  const headers = pairsOf(outcome.headers, [[':status', String(outcome.statusCode)]], true);
+  headers.push(['x-envoy-upstream-service-time', String(Date.now() - call.startedAt)]);
+  return { headers, body: outcome.body, trailers: pairsOf(outcome.trailers, [], false) };
 }
 
-function writeResponse(res: ServerResponse, headers: HeaderPair[], body: Buffer, trailers: HeaderPair[]): void {
-  const status = Number(headers.find(([k]) => k === ':status')?.[1] ?? 200);
-  const out: [string, string][] = [];
+function writeResponse(
+  res: ServerResponse,
+  headers: readonly HeaderPair[],
+  body: Buffer,
+  trailers: readonly HeaderPair[],
+): void {
+  let status = 200;
+  let statusSeen = false;
+  // The upstream's declared length: a HEAD answer keeps it.
+  let declared: string | undefined;
+  // Flat name/value list, as writeHead takes it.
+  const out: string[] = [];
   for (const [key, value] of headers) {
-    if (key.startsWith(':') || key === 'content-length' || HOP_BY_HOP.has(key)) continue;
-    out.push([key, value]);
+    if (key.charCodeAt(0) === 58 /* ':' */) {
+      if (key === ':status' && !statusSeen) {
+        status = Number(value);
+        statusSeen = true;
+      }
+      continue;
+    }
+    if (key === 'content-length') {
+      declared ??= value;
+      continue;
+    }
+    if (HOP_BY_HOP.has(key)) continue;
+    out.push(key, value);
   }
   const head = res.req.method === 'HEAD';
   const bodyless = head || status === 204 || status === 304 || (status >= 100 && status < 200);
-  // The length of the (possibly rewritten) body; a HEAD answer keeps the length the upstream declared.
-  const declared = headers.find(([k]) => k === 'content-length')?.[1];
-  if (!bodyless) out.push(['content-length', String(body.length)]);
-  else if (head && declared !== undefined) out.push(['content-length', declared]);
   if (trailers.length > 0) {
     // Trailers need chunked encoding, so no content-length.
-    const index = out.findIndex(([k]) => k === 'content-length');
-    if (index >= 0) out.splice(index, 1);
-    out.push(['trailer', trailers.map(([k]) => k).join(', ')]);
+    out.push('trailer', trailers.map(([k]) => k).join(', '));
+  } else if (!bodyless) {
+    // The length of the body as the plugin left it.
+    out.push('content-length', String(body.length));
+  } else if (head && declared !== undefined) {
+    out.push('content-length', declared);
   }
-  res.writeHead(status, out.flat());
+  res.writeHead(status, out);
   if (trailers.length > 0) res.addTrailers(trailers);
   res.end(bodyless ? undefined : body);
 }

@@ -4,11 +4,12 @@
 // Istio-style cluster the plugin calls (`outbound|<port>||<host>`).
 
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HfiError } from '@hfi/core';
 import { Agent } from 'undici';
 import type { LogLevelName } from '../host/abi';
+import type { StreamInfo } from '../host/http-stream';
 import { formatLogRecord, type LogRecord } from '../host/log';
 import { istioNode } from '../host/node-identity';
 import { PluginPool } from '../host/plugin-pool';
@@ -23,7 +24,8 @@ import {
   parseListenAddress,
   urlOf,
 } from './addresses';
-import { runExchange } from './exchange';
+import { type ExchangeContext, runExchange } from './exchange';
+import { InFlight } from './in-flight';
 import { createRequestCounter } from './request-stats';
 
 export interface StartSidecarOptions {
@@ -157,40 +159,43 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
     const dispatcher = new Agent({ keepAliveTimeout: 4000 });
     // destroy, not close: by then every downstream is gone, and a hung upstream must not hold the shutdown.
     resources.push({ close: () => dispatcher.destroy() });
-    const exchanges = new Set<Promise<void>>();
+    const inFlight = new InFlight();
     let connectionIds = 0;
-    const connections = new WeakMap<Socket, number>();
+    // Connection facts per downstream connection: every stream on it shares one StreamInfo.
+    const connections = new WeakMap<Socket, StreamInfo>();
     const countRequest = createRequestCounter(stats, { workload: options.workload, namespace: options.namespace });
+    function counted(this: ServerResponse): void {
+      countRequest(this.statusCode);
+    }
+    // One context for every exchange: nothing built per request.
+    const exchangeContext: ExchangeContext = {
+      upstream,
+      upstreamPathPrefix: upstream.pathname.replace(/\/+$/, ''),
+      dispatcher,
+      log,
+      runDueTicks: () => plugin.runDueTicks(),
+      newStream: (request: IncomingMessage) => {
+        const socket = request.socket;
+        let info = connections.get(socket);
+        if (info === undefined) {
+          info = {
+            sourceAddress: socket.remoteAddress,
+            sourcePort: socket.remotePort,
+            destinationAddress: socket.localAddress,
+            destinationPort: socket.localPort,
+            connectionId: ++connectionIds,
+            protocol: `HTTP/${request.httpVersion}`,
+          };
+          connections.set(socket, info);
+        }
+        return plugin.newStream(info);
+      },
+      ended: () => inFlight.leave(),
+    };
     const server: Server = createServer((req, res) => {
-      res.once('finish', () => countRequest(res.statusCode));
-      const exchange = runExchange(
-        {
-          upstream,
-          dispatcher,
-          log,
-          runDueTicks: () => plugin.runDueTicks(),
-          newStream: (request: IncomingMessage) => {
-            const socket = request.socket;
-            let id = connections.get(socket);
-            if (id === undefined) {
-              id = ++connectionIds;
-              connections.set(socket, id);
-            }
-            return plugin.newStream({
-              sourceAddress: socket.remoteAddress,
-              sourcePort: socket.remotePort,
-              destinationAddress: socket.localAddress,
-              destinationPort: socket.localPort,
-              connectionId: id,
-              protocol: `HTTP/${request.httpVersion}`,
-            });
-          },
-        },
-        req,
-        res,
-      );
-      exchanges.add(exchange);
-      void exchange.finally(() => exchanges.delete(exchange));
+      res.on('finish', counted);
+      inFlight.enter();
+      void runExchange(exchangeContext, req, res);
     });
     server.on('clientError', (_error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -215,7 +220,7 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
       close: async () => {
         server.close();
         server.closeIdleConnections();
-        const drained = Promise.allSettled([...exchanges]);
+        const drained = inFlight.drained();
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise((resolve) => {
           timer = setTimeout(resolve, options.drainTimeoutMs ?? 1000);
