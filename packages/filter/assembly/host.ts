@@ -13,7 +13,7 @@ import {
 } from '@solo-io/proxy-runtime/assembly/index';
 import { free } from '@solo-io/proxy-runtime/assembly/malloc';
 import { utf8Bytes } from './bytes';
-import { armScratch, releaseScratch } from './memory';
+import { armScratch, armSecondScratch, releaseScratch } from './memory';
 import { RequestView } from './request';
 
 /** Out-parameters the host writes: a buffer address and size, or a number. */
@@ -117,6 +117,57 @@ export function loadRequestHeaders(view: RequestView): bool {
   view.load(ptr, <i32>min(size, <usize>changetype<ArrayBuffer>(ptr).byteLength));
   view.keep = changetype<ArrayBuffer>(ptr);
   free(ptr);
+  return true;
+}
+
+const METHOD_KEY = String.UTF8.encode(':method', false);
+const PATH_KEY = String.UTF8.encode(':path', false);
+
+/** Where fetchRequestValue put the value: its address and length, or -1 for an absent header. */
+let valuePtr: usize = 0;
+let valueLen: i32 = -1;
+
+/** One request header's value, into a scratch region; false when the host answered in a way the caller cannot use. */
+function fetchRequestValue(key: ArrayBuffer, inSecond: bool): bool {
+  out.reset();
+  if (inSecond) armSecondScratch();
+  else armScratch();
+  const r = imports.proxy_get_header_map_value(
+    HeaderMapTypeValues.RequestHeaders,
+    changetype<usize>(key),
+    key.byteLength,
+    out.ptrAddr(),
+    out.sizeAddr(),
+  );
+  const ptr = out.ptr;
+  const size = out.size;
+  out.reset();
+  const inScratch = releaseScratch(ptr);
+  if (!inScratch && ptr != 0) {
+    // Not where the scratch region was armed (or an error with a buffer): not expected of any host.
+    free(ptr);
+    return false;
+  }
+  valuePtr = ptr;
+  if (r == WasmResultValues.Ok) {
+    valueLen = <i32>size;
+    return true;
+  }
+  valueLen = -1;
+  return r == WasmResultValues.NotFound;
+}
+
+/**
+ * Loads only :method and :path into `view`, for rules that match no other header: two small reads cost the host
+ * much less than serialising the whole map. False when unavailable (then the whole map may still be read).
+ */
+export function loadMethodAndPath(view: RequestView): bool {
+  if (!fetchRequestValue(METHOD_KEY, false)) return false;
+  const methodPtr = valuePtr;
+  const methodLen = valueLen;
+  if (!fetchRequestValue(PATH_KEY, true)) return false;
+  if (methodLen < 0 && valueLen < 0) return false;
+  view.loadMethodAndPath(methodPtr, methodLen, valuePtr, valueLen);
   return true;
 }
 

@@ -35,15 +35,7 @@ export class RequestView {
 
   /** Loads a serialised header map; malformed input leaves a view with the pairs that were intact. */
   load(base: usize, length: i32): void {
-    this.base = base;
-    this.keep = null;
-    this.count = 0;
-    this.methodIndex = -1;
-    this.pathIndex = -1;
-    this.pathLen = 0;
-    this.methodWord = 0;
-    this.pathWord = 0;
-    this.stamp++;
+    this.clear(base);
     const total = <i64>length;
     if (total < 4) return;
     const n = <i64>load<u32>(base);
@@ -69,6 +61,44 @@ export class RequestView {
       if (nl == 7 && this.methodIndex < 0 && equalsAsciiLower(p, nl, METHOD)) this.methodIndex = i;
       else if (nl == 5 && this.pathIndex < 0 && equalsAsciiLower(p, nl, PATH)) this.pathIndex = i;
     }
+    this.takeWords();
+  }
+
+  /**
+   * Loads just the values of :method and :path, each at its own address (length -1: absent), for rules that match
+   * no other header: offsets are then addresses (base 0) and the view holds no header pairs.
+   */
+  loadMethodAndPath(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): void {
+    this.clear(0);
+    if (methodLen >= 0) {
+      unchecked((this.valueOff[0] = <i32>methodPtr));
+      unchecked((this.valueLen[0] = methodLen));
+      this.methodIndex = 0;
+    }
+    if (pathLen >= 0) {
+      unchecked((this.valueOff[1] = <i32>pathPtr));
+      unchecked((this.valueLen[1] = pathLen));
+      this.pathIndex = 1;
+    }
+    this.takeWords();
+  }
+
+  /** An empty view over `base`, for a new request. */
+  private clear(base: usize): void {
+    this.base = base;
+    this.keep = null;
+    this.count = 0;
+    this.methodIndex = -1;
+    this.pathIndex = -1;
+    this.pathLen = 0;
+    this.methodWord = 0;
+    this.pathWord = 0;
+    this.stamp++;
+  }
+
+  /** The path's length without its query string, and the words for the quick test. */
+  private takeWords(): void {
+    const base = this.base;
     if (this.pathIndex >= 0) {
       const vp = base + <usize>unchecked(this.valueOff[this.pathIndex]);
       const vl = unchecked(this.valueLen[this.pathIndex]);

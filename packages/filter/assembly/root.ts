@@ -21,6 +21,7 @@ import {
   getProperty,
   httpCall,
   incrementMetric,
+  loadMethodAndPath,
   loadRequestHeaders,
   nowMs,
   nowNanos,
@@ -117,6 +118,8 @@ export class HfiRoot extends RootContext {
   pending: Map<u32, Pending> = new Map();
   tickPeriod: u32 = 0;
   view: RequestView = new RequestView();
+  /** Whether the applied rules match on :method and :path alone (then the rest of the headers is not read). */
+  methodAndPathOnly: bool = true;
 
   constructor(contextId: u32) {
     super(contextId);
@@ -283,6 +286,7 @@ export class HfiRoot extends RootContext {
     this.resync = false;
     const changed = resynced || !this.everApplied || !result.hasRevision || result.revision != previous;
     this.view.useSlots(result.headerNames.length);
+    this.methodAndPathOnly = result.headerNames.length == 0;
     this.rules = result.rules;
     this.quick = result.quick;
     if (result.hasRevision) this.appliedRevision = result.revision;
@@ -376,7 +380,8 @@ export class HfiRoot extends RootContext {
     const rules = this.rules;
     if (rules.length == 0) return FilterHeadersStatusValues.Continue;
     const view = this.view;
-    if (!loadRequestHeaders(view)) return FilterHeadersStatusValues.Continue;
+    const loaded = (this.methodAndPathOnly && loadMethodAndPath(view)) || loadRequestHeaders(view);
+    if (!loaded) return FilterHeadersStatusValues.Continue;
     const quick = this.quick;
     const methodWord = view.methodWord;
     const pathWord = view.pathWord;

@@ -48,16 +48,67 @@ export interface ProxyHost {
 
 type HostFunction = (...args: never[]) => number | bigint | undefined;
 
-/** Runs a host call, turning a bad guest pointer into INVALID_MEMORY_ACCESS instead of a trap. */
+/** The answer to a host call whose guest pointer was bad (anything else propagates). */
+function memoryFault(error: unknown): number {
+  if (error instanceof MemoryAccessError) return Status.InvalidMemoryAccess;
+  throw error;
+}
+
+/**
+ * Runs a host call, turning a bad guest pointer into INVALID_MEMORY_ACCESS instead of a trap. The wrapper takes the
+ * host function's own number of parameters: a rest parameter would build an array on every call the guest makes.
+ */
 function guarded<A extends unknown[]>(fn: (...args: A) => number): (...args: A) => number {
-  return (...args: A) => {
-    try {
-      return fn(...args);
-    } catch (error) {
-      if (error instanceof MemoryAccessError) return Status.InvalidMemoryAccess;
-      throw error;
-    }
-  };
+  const f = fn as unknown as (...args: unknown[]) => number;
+  let wrapper: (...args: never[]) => number;
+  switch (fn.length) {
+    case 1:
+      wrapper = (a: unknown) => {
+        try {
+          return f(a);
+        } catch (error) {
+          return memoryFault(error);
+        }
+      };
+      break;
+    case 2:
+      wrapper = (a: unknown, b: unknown) => {
+        try {
+          return f(a, b);
+        } catch (error) {
+          return memoryFault(error);
+        }
+      };
+      break;
+    case 3:
+      wrapper = (a: unknown, b: unknown, c: unknown) => {
+        try {
+          return f(a, b, c);
+        } catch (error) {
+          return memoryFault(error);
+        }
+      };
+      break;
+    case 5:
+      wrapper = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
+        try {
+          return f(a, b, c, d, e);
+        } catch (error) {
+          return memoryFault(error);
+        }
+      };
+      break;
+    default:
+      // The rarer calls (HTTP calls, local replies, properties, queues).
+      wrapper = (...args: unknown[]) => {
+        try {
+          return f(...args);
+        } catch (error) {
+          return memoryFault(error);
+        }
+      };
+  }
+  return wrapper as unknown as (...args: A) => number;
 }
 
 function lower(key: string): string {
@@ -66,8 +117,17 @@ function lower(key: string): string {
 
 function mapValue(map: HeaderPair[], key: string): string | undefined {
   const k = lower(key);
-  return map.find(([name]) => name === k)?.[1];
+  for (let i = 0; i < map.length; i++) if (map[i][0] === k) return map[i][1];
+  return undefined;
 }
+
+/** Writes one string (UTF-8) into guest memory; reused, as returnWritten uses it synchronously. */
+const stringWriter = {
+  value: '',
+  write(out: Buffer, at: number): void {
+    out.write(this.value, at, 'utf8');
+  },
+};
 
 function replaceValue(map: HeaderPair[], key: string, value: string): void {
   const k = lower(key);
@@ -229,7 +289,9 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
         if (!map) return Status.BadArgument;
         const value = mapValue(map, key);
         if (value === undefined) return Status.NotFound;
-        mem().returnBytes(Buffer.from(value, 'utf8'), retPtr, retSize);
+        stringWriter.value = value;
+        mem().returnWritten(Buffer.byteLength(value, 'utf8'), retPtr, retSize, stringWriter);
+        stringWriter.value = '';
         return Status.Ok;
       },
     ),

@@ -54,7 +54,7 @@ export interface StreamHost {
    * Calls a stream callback with `contextId` effective and returns its value, or TRAPPED. Deferred actions
    * (continue, local reply) wait for `afterStreamCall()`, so the caller first records what the callback answered.
    */
-  callStream(name: string, fn: GuestFunction, contextId: number, a: number, b: number): unknown;
+  callStream(name: string, fn: GuestFunction, contextId: number, a?: number, b?: number): unknown;
   afterStreamCall(): void;
   afterCall(action: () => void): void;
   release(stream: HttpStream): void;
@@ -390,7 +390,7 @@ export class HttpStream {
       this.created = true;
       return;
     }
-    const value = this.host.callStream('proxy_on_context_create', fn, this.contextId, this.host.rootContextId, 0);
+    const value = this.host.callStream('proxy_on_context_create', fn, this.contextId, this.host.rootContextId);
     this.created = value !== TRAPPED;
     this.host.afterStreamCall();
   }
@@ -418,7 +418,7 @@ export class HttpStream {
     const fn = this.host.guestFunction(name);
     if (!fn) return;
     this.phase = phase;
-    this.host.callStream(name, fn, this.contextId, 0, 0);
+    this.host.callStream(name, fn, this.contextId);
     this.phase = undefined;
     this.host.afterStreamCall();
   }
@@ -428,7 +428,7 @@ export class HttpStream {
    * pause is recorded before a continue issued during the callback resumes it. Undefined when the plugin does not
    * export the callback.
    */
-  private callCode(phase: Phase, name: string, a: number, b: number): number | typeof TRAPPED | undefined {
+  private callCode(phase: Phase, name: string, a: number, b?: number): number | typeof TRAPPED | undefined {
     const fn = this.host.guestFunction(name);
     if (!fn) return undefined;
     this.phase = phase;
@@ -478,7 +478,7 @@ export class HttpStream {
     if (skipped) return skipped;
     side.trailersOpen = true;
     const count = side.trailers?.length ?? 0;
-    const code = this.callCode(phase, name, count, 0);
+    const code = this.callCode(phase, name, count);
     if (typeof code === 'number' && STOPS_TRAILERS.has(code)) this.pause(side, 'trailers');
     else side.trailersOpen = false;
     return this.finishCall(code, STOPS_TRAILERS);

@@ -207,7 +207,9 @@ export class PluginVm implements AsyncDisposable {
       },
       afterCall: (action) => this.afterCall(action),
       release: (stream) => this.releaseStream(stream),
-      enter: () => this.runDueTicks(),
+      enter: () => {
+        if (this.callDepth === 0) this.tickTimers.poll();
+      },
     };
   }
 
@@ -414,14 +416,14 @@ export class PluginVm implements AsyncDisposable {
   }
 
   /** invoke for the stream callbacks, which run on every request: no closures. */
-  private callStream(name: string, fn: GuestFunction, contextId: number, a: number, b: number): unknown {
+  private callStream(name: string, fn: GuestFunction, contextId: number, a?: number, b?: number): unknown {
     if (this.failure) return TRAPPED;
     const previous = this.effectiveContextId;
     this.effectiveContextId = contextId;
     this.callDepth++;
     try {
-      // Extra arguments are dropped by the JS API, so one arity serves every stream callback.
-      return fn(contextId, a, b);
+      // As many arguments as the callback takes: a call with more than the export's parameters leaves V8's fast path.
+      return a === undefined ? fn(contextId) : b === undefined ? fn(contextId, a) : fn(contextId, a, b);
     } catch (error) {
       this.fail(name, error);
       return TRAPPED;

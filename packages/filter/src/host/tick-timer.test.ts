@@ -141,6 +141,29 @@ describe('TickTimer on a fake clock', () => {
     expect(order).toEqual(['c@1006', 'b@1009', 'a@1009']);
   });
 
+  it('poll() runs due ticks at one call in four, and a due time moved earlier is seen at once', () => {
+    const { fake, timers, timer, ticks } = setup();
+    timer.setPeriod(10);
+    fake.time = 1012;
+    const pollsUntilTick = () => {
+      const before = ticks.length;
+      for (let i = 1; i <= 8; i++) {
+        timers.poll();
+        if (ticks.length > before) return i;
+      }
+      return 0;
+    };
+    const first = pollsUntilTick();
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(4);
+    expect(ticks).toEqual([1012]);
+    // Re-armed from 1012 for 10 ms; a shorter period replaces it, and the next due time is 1015.
+    timer.setPeriod(3);
+    fake.time = 1016;
+    expect(pollsUntilTick()).toBe(4);
+    expect(ticks).toEqual([1012, 1016]);
+  });
+
   it('stop() disarms it for good', () => {
     const { fake, timers, timer, ticks } = setup();
     timer.setPeriod(5);
