@@ -9,19 +9,29 @@
 // long the filter held each stream (on_request_headers paused → resumed): error = held − 120 ms. A sequential run
 // (one request at a time) gives the end-to-end error without queueing. On Linux the sidecar also reports how long its
 // thread waited for a CPU while it had work (the run-queue wait of /proc/thread-self/schedstat) during the bursts:
-// time the process could not have used, whatever it did.
+// time the process could not have used, whatever it did. It also records its GC pauses (gc performance entries)
+// during the bursts, and for each stream resumed more than LATE_MS late, whether a GC pause explains it: the stream
+// was resumed during a pause or within AFTER_GC_MS of its end, or at least a pause fell between the stream's due time
+// and its resume (a timer due during a pause fires after it, and the streams it resumes run one after another). Held
+// times and pauses share one clock, the sidecar process's performance.now().
 // Needs the built packages (npm run build).
 // Run: node bench/delay-accuracy.bench.js [--quick]
 const { fork } = require('node:child_process');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { summarizeGcPauses } = require('./lib/gc-pauses');
+const { cpuWaitMs } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const CONCURRENCY = 200;
 const DELAY_MS = 120;
 const ROUNDS = process.argv.includes('--quick') ? 2 : 8;
 const WORKERS = 2;
+/** A stream resumed this much later than its delay counts as late. */
+const LATE_MS = 3;
+/** How long after a GC pause's end a resume still counts as right after it. */
+const AFTER_GC_MS = 1;
 
 if (process.argv[2] === '--infra') infra();
 else if (process.argv[2] === '--sidecar') sidecar(JSON.parse(process.argv[3]));
@@ -63,6 +73,7 @@ async function infra() {
 
 async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
   const { startSidecar } = require(path.join(ROOT, 'packages/filter/dist'));
+  const { recordGcPauses } = require('./lib/gc-pauses');
   if (withWorkload) {
     const workload = http.createServer((req, res) => {
       req.resume();
@@ -90,36 +101,39 @@ async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
     },
   });
   await ready;
-  // How long the filter holds each paused stream, measured around the host's stream API.
+  const gcPauses = recordGcPauses();
+  // How long the filter holds each paused stream, measured around the host's stream API, and when it was resumed.
   let held = [];
+  let resumedAt = [];
   const newStream = s.plugin.newStream.bind(s.plugin);
   s.plugin.newStream = (info) => {
     const stream = newStream(info);
-    const onRequestHeaders = stream.onRequestHeaders.bind(stream);
-    stream.onRequestHeaders = (headers, endOfStream) => {
-      const started = now();
+    // The sidecar hands request headers over through takeRequestHeaders where the host has it (onRequestHeaders
+    // calls it too), else through onRequestHeaders.
+    const method = typeof stream.takeRequestHeaders === 'function' ? 'takeRequestHeaders' : 'onRequestHeaders';
+    const onRequestHeaders = stream[method].bind(stream);
+    stream[method] = (headers, endOfStream) => {
+      const started = performance.now();
       const action = onRequestHeaders(headers, endOfStream);
-      if (action === 'pause') void stream.whenResumed().then(() => held.push(now() - started));
+      if (action === 'pause')
+        void stream.whenResumed().then(() => {
+          const resumed = performance.now();
+          held.push(resumed - started);
+          resumedAt.push(resumed);
+        });
       return action;
     };
     return stream;
   };
-  process.on('message', (msg) => {
+  process.on('message', async (msg) => {
     if (msg === 'held') {
-      process.send({ held, cpuWaitMs: cpuWaitMs() });
+      const gc = await gcPauses.take();
+      process.send({ held, resumedAt, gc, cpuWaitMs: cpuWaitMs() });
       held = [];
+      resumedAt = [];
     }
   });
   process.send({ url: s.url });
-}
-
-/** How long this thread has waited for a CPU while runnable (Linux), in ms. */
-function cpuWaitMs() {
-  try {
-    return Number(require('node:fs').readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // --- driver ----------------------------------------------------------------------------------------------------------
@@ -138,6 +152,24 @@ function get(url, agent) {
 }
 
 const burst = (url, agent) => Promise.all(Array.from({ length: CONCURRENCY }, () => get(url, agent)));
+
+/** Counts streams resumed late, and those a GC pause explains (see the header). */
+function lateStreams() {
+  const counts = { streams: 0, late: 0, duringGc: 0, afterGc: 0 };
+  return Object.assign(counts, {
+    add({ held, resumedAt, gc }) {
+      held.forEach((ms, i) => {
+        counts.streams++;
+        if (ms - DELAY_MS <= LATE_MS) return;
+        counts.late++;
+        const resumed = resumedAt[i];
+        const due = resumed - ms + DELAY_MS;
+        if (gc.some((p) => p.start <= resumed && resumed <= p.end + AFTER_GC_MS)) counts.duringGc++;
+        if (gc.some((p) => p.start < resumed && p.end > due)) counts.afterGc++;
+      });
+    },
+  });
+}
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -160,7 +192,7 @@ async function sidecarUnderTest(env, withWorkload) {
   return {
     child,
     url: msg.url,
-    /** The held times since the last call, and the run-queue wait so far. */
+    /** The held times, resume times and GC pauses since the last call, and the run-queue wait so far. */
     report() {
       const reply = new Promise((resolve) => replies.push(resolve));
       child.send('held');
@@ -179,7 +211,15 @@ async function main() {
     const shared = await sidecarUnderTest(env, true);
     children.push(shared.child);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * CONCURRENCY });
-    const runs = [alone, shared].map((target) => ({ target, baseline: [], delayed: [], held: [], cpuWaitMs: 0 }));
+    const runs = [alone, shared].map((target) => ({
+      target,
+      baseline: [],
+      delayed: [],
+      held: [],
+      cpuWaitMs: 0,
+      gc: [],
+      late: lateStreams(),
+    }));
     for (const { target } of runs) {
       await burst(`${target.url}/fast`, agent); // warm-up: JIT, and 200 open connections
       await burst(`${target.url}/slow`, agent);
@@ -193,6 +233,8 @@ async function main() {
         const report = await run.target.report();
         run.held.push(...report.held);
         run.cpuWaitMs += report.cpuWaitMs - before;
+        run.gc.push(...report.gc);
+        run.late.add(report);
       }
     }
     const url = alone.url;
@@ -230,7 +272,7 @@ async function main() {
       row(`${prefix}latency with the ${DELAY_MS} ms delay`, run.delayed);
       row(`${prefix}end-to-end error: latency − ${DELAY_MS} ms − baseline p50`, errors);
       row(`${prefix}in the sidecar: held − ${DELAY_MS} ms`, heldErrors);
-      return { errors, heldErrors, cpuWaitMs: run.cpuWaitMs };
+      return { errors, heldErrors, cpuWaitMs: run.cpuWaitMs, gc: summarizeGcPauses(run.gc), late: run.late };
     });
     const seqBase = percentile(sequentialBase, 50);
     const seqErrors = sequential.map((ms) => ms - DELAY_MS - seqBase);
@@ -246,6 +288,18 @@ async function main() {
     console.log(
       `sidecar thread runnable but waiting for a CPU during the bursts: ${fmt(own.cpuWaitMs)} ms alone, ` +
         `${fmt(withWorkload.cpuWaitMs)} ms with its workload`,
+    );
+    const pauses = ({ gc }) =>
+      `${gc.count} (${gc.scavenges} scavenges), ${fmt(gc.totalMs)} ms in all, longest ${fmt(gc.maxMs)} ms`;
+    console.log(
+      `GC pauses in the sidecar during the bursts: alone ${pauses(own)}; with its workload ${pauses(withWorkload)}`,
+    );
+    const late = ({ late: l }) =>
+      `${l.late} of ${l.streams}, ${l.duringGc} of them resumed during a GC pause or within ${AFTER_GC_MS} ms of its ` +
+      `end, ${l.afterGc} with a GC pause between their due time and their resume`;
+    console.log(
+      `streams resumed more than ${LATE_MS} ms late (held − ${DELAY_MS} ms > ${LATE_MS} ms): alone ${late(own)}; ` +
+        `with its workload ${late(withWorkload)}`,
     );
     console.log(
       `target: error p99 < 5 ms → held in the sidecar ${fmt(p99)} ms (${p99 < 5 ? 'met' : 'NOT met'}); ` +

@@ -1,0 +1,65 @@
+// What the sidecar benches share: the product service they proxy to, the policies that apply to it without
+// matching its traffic (the usual case while a fault window targets other requests), and the run-queue wait that
+// tells a contended machine from a slow sidecar.
+const { readFileSync } = require('node:fs');
+const http = require('node:http');
+
+/** An upstream answering every request with one small JSON product; `served()` counts the requests. */
+async function startProductUpstream() {
+  const body = Buffer.from(
+    JSON.stringify({ id: 'OLJCESPC7Z', name: 'Sunglasses', price: { currency: 'USD', units: 19 } }),
+  );
+  let served = 0;
+  const server = http.createServer((req, res) => {
+    served++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, served: () => served };
+}
+
+/**
+ * Writes `count` policies for frontend.demo that never match GET /api/products/… (path prefixes and a POST-only
+ * regex); returns the revision of the last one.
+ */
+async function postNonMatchingPolicies(controlPlaneUrl, count) {
+  let revision = 0;
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${controlPlaneUrl}/v1/policies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name: `bench-${i}` },
+        spec: {
+          selector: { service: 'frontend', namespace: 'demo' },
+          rules: [
+            {
+              match:
+                i % 2
+                  ? { path: { prefix: `/checkout/${i}/` } }
+                  : { method: { exact: 'POST' }, path: { regex: '^/cart/[0-9]+$' } },
+              fault: { percentage: 100, abort: { httpStatus: 503 } },
+            },
+          ],
+        },
+      }),
+    });
+    if (res.status !== 201) throw new Error(`POST /v1/policies: ${res.status} ${await res.text()}`);
+    revision = (await res.json()).status.revision;
+  }
+  return revision;
+}
+
+/** How long this thread has waited for a CPU while runnable (Linux), in ms; NaN elsewhere. */
+function cpuWaitMs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+module.exports = { startProductUpstream, postNonMatchingPolicies, cpuWaitMs };
