@@ -6,7 +6,9 @@
 // process (examples/shop); the two are measured in alternation so that load from other processes hits both alike.
 // End to end, error = latency − 120 ms − the baseline's median latency; but with 200 at once the baseline is mostly
 // queueing in the sidecar, which a delayed request spends partly inside its delay, so the sidecar also reports how
-// long the filter held each stream (on_request_headers paused → resumed): error = held − 120 ms. A sequential run
+// long the filter held each stream (on_request_headers paused → the stream's turn to go on to the upstream, after
+// the streams resumed before it): error = held − 120 ms; and when the filter's tick continued it (the part of the
+// error that is the filter's timer, not the sidecar's queue of resumed streams). A sequential run
 // (one request at a time) gives the end-to-end error without queueing. On Linux the sidecar also reports how long its
 // thread waited for a CPU while it had work (the run-queue wait of /proc/thread-self/schedstat) during the bursts:
 // time the process could not have used, whatever it did. It also records its GC pauses (gc performance entries)
@@ -105,21 +107,21 @@ async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
   // How long the filter holds each paused stream, measured around the host's stream API, and when it was resumed.
   let held = [];
   let resumedAt = [];
+  let continued = [];
   const newStream = s.plugin.newStream.bind(s.plugin);
   s.plugin.newStream = (info) => {
     const stream = newStream(info);
-    // The sidecar hands request headers over through takeRequestHeaders where the host has it (onRequestHeaders
-    // calls it too), else through onRequestHeaders.
-    const method = typeof stream.takeRequestHeaders === 'function' ? 'takeRequestHeaders' : 'onRequestHeaders';
-    const onRequestHeaders = stream[method].bind(stream);
-    stream[method] = (headers, endOfStream) => {
+    // The sidecar hands its request headers over through takeRequestHeaders.
+    const takeRequestHeaders = stream.takeRequestHeaders.bind(stream);
+    stream.takeRequestHeaders = (headers, endOfStream) => {
       const started = performance.now();
-      const action = onRequestHeaders(headers, endOfStream);
+      const action = takeRequestHeaders(headers, endOfStream);
       if (action === 'pause')
         void stream.whenResumed().then(() => {
           const resumed = performance.now();
           held.push(resumed - started);
           resumedAt.push(resumed);
+          continued.push(stream.lastContinuedAt - started);
         });
       return action;
     };
@@ -128,9 +130,10 @@ async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
   process.on('message', async (msg) => {
     if (msg === 'held') {
       const gc = await gcPauses.take();
-      process.send({ held, resumedAt, gc, cpuWaitMs: cpuWaitMs() });
+      process.send({ held, resumedAt, continued, gc, cpuWaitMs: cpuWaitMs() });
       held = [];
       resumedAt = [];
+      continued = [];
     }
   });
   process.send({ url: s.url });
@@ -216,6 +219,7 @@ async function main() {
       baseline: [],
       delayed: [],
       held: [],
+      continued: [],
       cpuWaitMs: 0,
       gc: [],
       late: lateStreams(),
@@ -232,6 +236,7 @@ async function main() {
         run.delayed.push(...(await burst(`${run.target.url}/slow`, agent)));
         const report = await run.target.report();
         run.held.push(...report.held);
+        run.continued.push(...report.continued);
         run.cpuWaitMs += report.cpuWaitMs - before;
         run.gc.push(...report.gc);
         run.late.add(report);
@@ -272,6 +277,10 @@ async function main() {
       row(`${prefix}latency with the ${DELAY_MS} ms delay`, run.delayed);
       row(`${prefix}end-to-end error: latency − ${DELAY_MS} ms − baseline p50`, errors);
       row(`${prefix}in the sidecar: held − ${DELAY_MS} ms`, heldErrors);
+      row(
+        `${prefix}in the filter: continued − ${DELAY_MS} ms`,
+        run.continued.map((ms) => ms - DELAY_MS),
+      );
       return { errors, heldErrors, cpuWaitMs: run.cpuWaitMs, gc: summarizeGcPauses(run.gc), late: run.late };
     });
     const seqBase = percentile(sequentialBase, 50);

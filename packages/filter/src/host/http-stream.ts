@@ -128,6 +128,7 @@ export class HttpStream {
   private local?: LocalResponse;
   private resetReason?: string;
   private waiters?: (() => void)[];
+  private continuedAt?: number;
 
   /** @internal */
   constructor(
@@ -222,6 +223,11 @@ export class HttpStream {
       this.waiters ??= [];
       this.waiters.push(resolve);
     });
+  }
+
+  /** performance.now() when the plugin last continued a paused side of this stream (undefined if it never did). */
+  get lastContinuedAt(): number | undefined {
+    return this.continuedAt;
   }
 
   get paused(): boolean {
@@ -498,6 +504,7 @@ export class HttpStream {
   private resume(side: Side): void {
     if (!side.paused || this.finished) return;
     side.paused = false;
+    this.continuedAt = performance.now();
     if (side.pausedAt === 'headers') side.headersOpen = false;
     if (side.pausedAt === 'body') this.release(side);
     if (side.pausedAt === 'trailers') side.trailersOpen = false;

@@ -198,7 +198,12 @@ describe('pause and resume', () => {
     expect(stream.paused).toBe(true);
     const resumed = stream.whenResumed();
     expect(await settled(resumed)).toBe(false);
+    expect(stream.lastContinuedAt).toBeUndefined();
+    const beforeTick = performance.now();
     vm.tick();
+    // Continued during the tick, not when a promise reaction got round to it.
+    expect(stream.lastContinuedAt).toBeGreaterThanOrEqual(beforeTick);
+    expect(stream.lastContinuedAt).toBeLessThanOrEqual(performance.now());
     await resumed;
     expect(stream.paused).toBe(false);
     expect(stream.localResponse).toBeUndefined();
