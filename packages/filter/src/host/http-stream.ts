@@ -111,6 +111,7 @@ function bodyOf(side: Side): Buffer {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_PAIRS: readonly HeaderPair[] = Object.freeze([]);
 
 function toBuffer(data: Uint8Array | string): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
@@ -240,17 +241,17 @@ export class HttpStream {
 
   /** @internal The request headers as they are now, not copied: read them before the next callback. */
   peekRequestHeaders(): readonly HeaderPair[] {
-    return this.request.headers ?? [];
+    return this.request.headers ?? NO_PAIRS;
   }
 
   /** @internal As peekRequestHeaders, for the response. */
   peekResponseHeaders(): readonly HeaderPair[] {
-    return this.response.headers ?? [];
+    return this.response.headers ?? NO_PAIRS;
   }
 
   /** @internal As peekRequestHeaders, for the response trailers. */
   peekResponseTrailers(): readonly HeaderPair[] {
-    return this.response.trailers ?? [];
+    return this.response.trailers ?? NO_PAIRS;
   }
 
   get responseHeaders(): HeaderPair[] {

@@ -92,13 +92,14 @@ function noHealthyUpstream(): UpstreamResponse {
   };
 }
 
-/** Cancels the upstream call of an exchange whose downstream went away; `this` is the ServerResponse. */
-function downstreamGone(this: ServerResponse): void {
-  calls.get(this)?.cancel();
-}
+/** The upstream call in flight for a downstream response (a property rather than a WeakMap entry per request). */
+const kUpstreamCall = Symbol('hfi.upstreamCall');
+type WithCall = ServerResponse & { [kUpstreamCall]?: UpstreamCall };
 
-/** The upstream call in flight per downstream response (looked up only when a downstream goes away). */
-const calls = new WeakMap<ServerResponse, UpstreamCall>();
+/** Cancels the upstream call of an exchange whose downstream went away; `this` is the ServerResponse. */
+function downstreamGone(this: WithCall): void {
+  this[kUpstreamCall]?.cancel();
+}
 
 /** Throws Aborted when the stream can no longer go on: ended (host shutdown), or the downstream has gone. */
 function checkGoing(stream: HttpStream, res: ServerResponse): void {
@@ -141,7 +142,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
       // The streams one tick resumed dispatch one after the other; a tick falling due meanwhile runs between them.
       ctx.runDueTicks();
       const call = forward(ctx, stream);
-      calls.set(res, call);
+      (res as WithCall)[kUpstreamCall] = call;
       response = responseOf(ctx, call, await call.result);
     }
 
@@ -178,6 +179,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
     }
   } finally {
     res.off('close', downstreamGone);
+    (res as WithCall)[kUpstreamCall] = undefined;
     stream.done();
     ctx.ended();
   }
