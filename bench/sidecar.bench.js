@@ -1,32 +1,54 @@
 // Local sidecar throughput and latency with the hfi filter against the same sidecar with a no-op plugin (baseline),
-// and the upstream reached directly for reference. autocannon on loopback, 10 connections. The filter has 10
-// policies loaded that apply to the workload but do not match the traffic (the usual case while a fault window
-// targets other requests). Processes: this one drives autocannon; a child holds the upstream and the control plane;
-// each sidecar (1 worker) has a child of its own, so that each can report its own CPU time.
+// and the upstream reached directly for reference, on loopback. The filter has 10 policies loaded that apply to the
+// workload but do not match the traffic (the usual case while a fault window targets other requests). Processes:
+// this one drives the load; a child holds the upstream and the control plane; each sidecar (1 worker) has a child
+// of its own, so that each can report its own CPU time.
+// Two phases, both reported, each with its own verdict against the target, as they answer different questions:
+// 1. At saturation (closed loop): autocannon, 10 connections, each sending its next request as soon as the last is
+//    answered. The 1-worker sidecar is then CPU-bound, so a request's p50 is mostly time queued behind the other
+//    connections' requests: this measures what the filter costs per request (throughput, CPU), and its p50 ratio
+//    follows the CPU ratio.
+// 2. At a fixed rate below saturation (open loop, as latency objectives are judged and as wrk2 drives load): a
+//    quarter of the no-op sidecar's throughput in phase 1, requests due at evenly spaced instants over 10
+//    connections whatever the answers do. A request then seldom waits behind another, so its p50 is its own path
+//    through the sidecar. autocannon's overallRate cannot drive this: it gives each connection a budget of
+//    requests per second, which the connection sends back to back as each second begins before idling, so a run
+//    is a burst at saturation. This file paces the requests itself (see openLoad).
 // Paired design, as one long run per sidecar is at the mercy of whatever else the shared machine does meanwhile:
 // many short runs, a no-op run and a filter run back to back, in ABBA order, so that a burst of load from elsewhere
-// hits both members of a pair alike. Each pair gives one filter/no-op ratio per measure; the verdict uses the median
-// pair ratio of p50, with a distribution-free confidence interval of that median, and the table shows min–max over
-// the pairs. Short runs make more pairs in the same time (autocannon ends a run at its next sample tick, so the
-// sample interval is 50 ms, not 1 s).
-// Latency percentiles come from every response's own time (autocannon's histogram keeps whole milliseconds only).
+// hits both members of a pair alike. Each pair gives one filter/no-op ratio per measure; each verdict uses the
+// median pair ratio of p50, with a distribution-free confidence interval of that median, and the tables show
+// min–max over the pairs. Short runs make more pairs in the same time (autocannon ends a run at its next sample
+// tick, so the sample interval is 50 ms, not 1 s).
+// In both phases latency percentiles come from every response's own time (autocannon's histogram keeps whole
+// milliseconds only).
 // Sidecar CPU per request = the sidecar process's user+system CPU time during a run / the requests the upstream got.
 // On Linux each sidecar also reports how long its main thread waited for a CPU while runnable (the run-queue wait
 // of /proc/thread-self/schedstat): a gauge of how contended the machine was while it ran.
 // Needs the built packages (npm run build). Run: node bench/sidecar.bench.js [--quick]
 const { fork } = require('node:child_process');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { Worker } = require('node:worker_threads');
 const { median, medianInterval, pairedDifferences, pairedRatios, percentile } = require('./lib/paired-ratios');
 const { cpuWaitMs, postNonMatchingPolicies, startProductUpstream } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
+const PATH = '/api/products/OLJCESPC7Z';
 const PAIRS = QUICK ? 6 : 30;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
 const CONNECTIONS = 10;
+const OPEN_PAIRS = QUICK ? 5 : 16;
+const OPEN_WARMUP_SECONDS = QUICK ? 0.5 : 1;
+/** The open-loop rate, as a share of the no-op sidecar's closed-loop throughput, rounded to a multiple of this. */
+const OPEN_RATE_SHARE = 0.25;
+const OPEN_RATE_STEP = 250;
+/** An open-loop run whose answers came at less than this share of the rate asked for did not run at that rate. */
+const OPEN_RATE_SHORTFALL = 0.9;
 const TARGET_P50_PERCENT = 5;
 
 if (process.argv[2] === '--infra') infra();
@@ -103,11 +125,12 @@ function start(args) {
   });
 }
 
+/** Closed loop: autocannon, CONNECTIONS connections each sending its next request as soon as the last is answered. */
 async function load(url, seconds) {
   const autocannon = require('autocannon');
   const times = [];
   const instance = autocannon({
-    url: `${url}/api/products/OLJCESPC7Z`,
+    url: `${url}${PATH}`,
     connections: CONNECTIONS,
     duration: seconds,
     sampleInt: 50,
@@ -123,21 +146,257 @@ async function load(url, seconds) {
   return { rps: result.requests.total / result.duration, p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
+// Paces an open-loop run from a thread of its own: one message per request, sent when the request falls due.
+// Atomics.wait sleeps to a fraction of a millisecond; the main thread's timers fire on whole milliseconds, which
+// at intervals under a few ms sends a large share of the requests in twos, the second queued behind the first.
+const PACER = `
+const { parentPort, workerData: { total, interval } } = require('node:worker_threads');
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const start = performance.now();
+for (let i = 0; i < total; i++) {
+  const wait = start + i * interval - performance.now();
+  if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
+  parentPort.postMessage(i);
+}
+`;
+
 /**
- * One run through a sidecar, with the sidecar process's CPU time per request the upstream received and the share
- * of the run its main thread spent waiting for a CPU.
+ * Open loop at `rate` requests/s for `seconds`, paced as wrk2 paces: requests fall due at evenly spaced instants,
+ * whatever the answers do, each going out on an idle one of CONNECTIONS keep-alive connections (round robin), or
+ * on the first to become idle. A request's latency runs from the moment this driver took it up, so time spent
+ * waiting for a free connection counts and the driver's own lateness does not, to the last byte of its answer.
+ * `rps` is the rate the answers came at (from the first to the last), short of `rate` only when the target cannot
+ * keep up; `overlap` is the share of requests taken up while another was still unanswered. Answers must carry a
+ * content-length (the sidecar buffers bodies, so they do).
  */
-async function measure(target, infra, seconds) {
+async function openLoad(url, seconds, rate) {
+  const { hostname, port } = new URL(url);
+  const request = Buffer.from(`GET ${PATH} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n\r\n`);
+  const total = Math.round(seconds * rate);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: CONNECTIONS },
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = net.connect({ host: hostname, port: Number(port), noDelay: true }, () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const times = [];
+  const answeredAt = [];
+  let overlapping = 0;
+  let pacer;
+  try {
+    await new Promise((resolve, reject) => {
+      const idle = [];
+      const waiting = [];
+      let outstanding = 0;
+      const send = (conn, takenAt) => {
+        conn.takenAt = takenAt;
+        conn.socket.write(request);
+      };
+      const fail = (message) => reject(new Error(`${url}: ${message}`));
+      const watchdog = setTimeout(
+        () => fail(`${total - times.length} of ${total} answers missing`),
+        seconds * 1000 + 10_000,
+      );
+      for (const socket of sockets) {
+        const conn = { socket, takenAt: 0, buffered: Buffer.alloc(0) };
+        socket.on('error', (err) => fail(err.message));
+        socket.on('close', () => {
+          if (times.length < total) fail('a connection closed');
+        });
+        socket.on('data', (chunk) => {
+          const now = performance.now();
+          conn.buffered = conn.buffered.length ? Buffer.concat([conn.buffered, chunk]) : chunk;
+          const head = conn.buffered.indexOf('\r\n\r\n');
+          if (head < 0) return;
+          const headText = conn.buffered.toString('latin1', 0, head);
+          const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(headText);
+          if (!length) return fail(`an answer without content-length: ${headText.split('\r\n')[0]}`);
+          const end = head + 4 + Number(length[1]);
+          if (conn.buffered.length < end) return;
+          if (conn.buffered.length > end) return fail('more bytes than one answer');
+          if (!headText.startsWith('HTTP/1.1 200 ')) return fail(`answer ${headText.split('\r\n')[0]}`);
+          conn.buffered = Buffer.alloc(0);
+          times.push(now - conn.takenAt);
+          answeredAt.push(now);
+          outstanding--;
+          if (times.length === total) {
+            clearTimeout(watchdog);
+            resolve();
+          } else if (waiting.length) send(conn, waiting.shift());
+          else idle.push(conn);
+        });
+        idle.push(conn);
+      }
+      pacer = new Worker(PACER, { eval: true, workerData: { total, interval: 1000 / rate } });
+      pacer.on('error', reject);
+      pacer.on('message', () => {
+        const now = performance.now();
+        if (outstanding++ > 0) overlapping++;
+        const conn = idle.shift();
+        if (conn) send(conn, now);
+        else waiting.push(now);
+      });
+    });
+  } finally {
+    await pacer?.terminate();
+    for (const socket of sockets) socket.destroy();
+  }
+  times.sort((a, b) => a - b);
+  const span = (answeredAt[answeredAt.length - 1] - answeredAt[0]) / 1000;
+  return {
+    rps: (total - 1) / span,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    overlap: overlapping / total,
+  };
+}
+
+/**
+ * One run (`run` drives the load) through a sidecar, with the sidecar process's CPU time per request the upstream
+ * received and the share of the run its main thread spent waiting for a CPU.
+ */
+async function measure(target, infra, run) {
   const [before, servedBefore] = await Promise.all([target.ask('usage'), infra.ask('served')]);
-  const run = await load(target.url, seconds);
+  const result = await run(target.url);
   const [after, servedAfter] = await Promise.all([target.ask('usage'), infra.ask('served')]);
   const requests = servedAfter.served - servedBefore.served;
   if (requests <= 0) throw new Error(`${target.url}: the upstream got no requests`);
   return {
-    ...run,
+    ...result,
     cpuPerRequest: (after.cpuMicros - before.cpuMicros) / requests,
     waitShare: (after.waitMs - before.waitMs) / (after.atMs - before.atMs),
   };
+}
+
+/** `count` pairs of runs (no-op, filter) in ABBA order: no-op first in even pairs, filter first in odd ones. */
+async function pairedRuns(noop, filter, infra, count, run) {
+  const pairs = [];
+  for (let i = 0; i < count; i++) {
+    const pair = {};
+    for (const member of i % 2 ? ['candidate', 'baseline'] : ['baseline', 'candidate']) {
+      pair[member] = await measure(member === 'baseline' ? noop : filter, infra, run);
+    }
+    pairs.push(pair);
+  }
+  return pairs;
+}
+
+const KEYS = ['rps', 'p50', 'p99', 'cpuPerRequest'];
+const medians = (runs) =>
+  Object.fromEntries([...KEYS, 'waitShare'].map((key) => [key, median(runs.map((run) => run[key]))]));
+const pct = (ratio) => `${ratio >= 1 ? '+' : '−'}${Math.abs((ratio - 1) * 100).toFixed(1)}%`;
+const share = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
+
+/**
+ * Prints one phase's table (upstream directly, no-op, filter), the p50 ratio of each pair, the CPU the filter adds
+ * per request and how contended the machine was; returns the phase's target line, labelled `label`.
+ */
+function report(label, pairs, direct) {
+  const base = medians(pairs.map((p) => p.baseline));
+  const cand = medians(pairs.map((p) => p.candidate));
+  const ref = medians(direct);
+  const ratios = Object.fromEntries(KEYS.map((key) => [key, pairedRatios(pairs, key)]));
+  const cpuAdded = pairedDifferences(pairs, 'cpuPerRequest');
+
+  const digits = { rps: 0, p50: 3, p99: 3, cpuPerRequest: 1 };
+  const value = (key, v) => (Number.isFinite(v) ? v.toFixed(digits[key]) : '—');
+  const paired = (s) => `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
+  const row = (name, runs, values, ratioCells) =>
+    `| ${name} | ${runs} | ${KEYS.map((key, k) => `${value(key, values[key])} | ${ratioCells[k]}`).join(' | ')} |`;
+
+  console.log('| case | runs | req/s | × no-op | p50 ms | × no-op | p99 ms | × no-op | sidecar CPU µs/req | × no-op |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    row(
+      'upstream directly (reference)',
+      direct.length,
+      { ...ref, cpuPerRequest: Number.NaN },
+      KEYS.map((key) => (key === 'cpuPerRequest' ? '—' : (ref[key] / base[key]).toFixed(3))),
+    ),
+  );
+  console.log(
+    row(
+      'sidecar, no-op plugin (baseline)',
+      pairs.length,
+      base,
+      KEYS.map(() => '1.000'),
+    ),
+  );
+  console.log(
+    row(
+      'sidecar, hfi filter (10 policies, no match)',
+      pairs.length,
+      cand,
+      KEYS.map((key) => paired(ratios[key])),
+    ),
+  );
+
+  const added = (ratio) => (ratio - 1) * 100;
+  const p50 = ratios.p50;
+  const ci = medianInterval(p50.values);
+  const cpuCi = medianInterval(cpuAdded.values);
+  const met = added(p50.median) < TARGET_P50_PERCENT;
+  const settled =
+    added(ci.high) < TARGET_P50_PERCENT || added(ci.low) >= TARGET_P50_PERCENT
+      ? `settled: the whole interval is ${met ? 'below' : 'at or above'} +${TARGET_P50_PERCENT}%`
+      : `not settled by this run: the interval straddles +${TARGET_P50_PERCENT}%`;
+  console.log('');
+  console.log(`p50 filter/no-op per pair, in run order: ${p50.values.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(
+    `sidecar CPU per request (medians): no-op ${base.cpuPerRequest.toFixed(1)} µs, filter ` +
+      `${cand.cpuPerRequest.toFixed(1)} µs; the filter adds ${cpuAdded.median.toFixed(1)} µs per request ` +
+      `(median of the per-pair differences; ${(cpuCi.coverage * 100).toFixed(0)}% confidence interval ` +
+      `${cpuCi.low.toFixed(1)} to ${cpuCi.high.toFixed(1)}; pairs ${cpuAdded.min.toFixed(1)} to ${cpuAdded.max.toFixed(1)})`,
+  );
+  console.log(
+    `sidecar main thread runnable but waiting for a CPU (median share of a run): no-op ${share(base.waitShare)}, ` +
+      `filter ${share(cand.waitShare)} (high shares mean a contended machine and a wider spread)`,
+  );
+  return (
+    `target ${label}: the filter adds < ${TARGET_P50_PERCENT}% at p50 → ${pct(p50.median)} (median of ` +
+    `${pairs.length} pairs; ${(ci.coverage * 100).toFixed(0)}% confidence interval of the median ${pct(ci.low)} ` +
+    `to ${pct(ci.high)}; pairs ${pct(p50.min)} to ${pct(p50.max)}) (${met ? 'met' : 'NOT met'}; ${settled})`
+  );
+}
+
+/** The rates the open-loop runs achieved (and any that fell short of `rate`), and how often requests overlapped. */
+function achievedRates(rate, pairs, direct) {
+  const spreadOf = (runs) => {
+    const rates = runs.map((run) => run.rps);
+    return `${median(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)})`;
+  };
+  const short = [];
+  pairs.forEach((pair, i) => {
+    for (const [member, name] of [
+      ['baseline', 'no-op'],
+      ['candidate', 'filter'],
+    ]) {
+      if (pair[member].rps < rate * OPEN_RATE_SHORTFALL)
+        short.push(`pair ${i + 1} ${name} ${pair[member].rps.toFixed(0)}`);
+    }
+  });
+  direct.forEach((run, i) => {
+    if (run.rps < rate * OPEN_RATE_SHORTFALL) short.push(`upstream run ${i + 1} ${run.rps.toFixed(0)}`);
+  });
+  const shortfall = Math.round((1 - OPEN_RATE_SHORTFALL) * 100);
+  console.log(
+    `achieved rates, req/s (median, min–max over the runs): no-op ${spreadOf(pairs.map((p) => p.baseline))}, ` +
+      `filter ${spreadOf(pairs.map((p) => p.candidate))}, upstream directly ${spreadOf(direct)}; ` +
+      (short.length
+        ? `WARNING: ${short.length} run(s) fell more than ${shortfall}% short of ${rate} req/s, so their latency ` +
+          `includes queueing: ${short.join(', ')}`
+        : `every run within ${shortfall}% of ${rate} req/s`),
+  );
+  const overlap = (runs) => share(median(runs.map((run) => run.overlap)));
+  console.log(
+    'requests sent while another was still unanswered (median share of a run): ' +
+      `no-op ${overlap(pairs.map((p) => p.baseline))}, filter ${overlap(pairs.map((p) => p.candidate))}, ` +
+      `upstream directly ${overlap(direct)}`,
+  );
 }
 
 async function main() {
@@ -156,111 +415,68 @@ async function main() {
       }),
     );
 
+    // Phase 1: closed loop, at saturation.
     for (const seconds of WARMUP_SECONDS) {
       // warm-up: JIT (also of the wasm), connections
       await load(noop.url, seconds);
       await load(filter.url, seconds);
     }
-    const direct = [await load(env.upstream, RUN_SECONDS)];
-    const pairs = [];
-    for (let i = 0; i < PAIRS; i++) {
-      // ABBA: no-op first in even pairs, filter first in odd ones.
-      const pair = {};
-      for (const member of i % 2 ? ['candidate', 'baseline'] : ['baseline', 'candidate']) {
-        pair[member] = await measure(member === 'baseline' ? noop : filter, infra, RUN_SECONDS);
-      }
-      pairs.push(pair);
-    }
-    direct.push(await load(env.upstream, RUN_SECONDS));
+    const closed = (url) => load(url, RUN_SECONDS);
+    const direct = [await closed(env.upstream)];
+    const pairs = await pairedRuns(noop, filter, infra, PAIRS, closed);
+    direct.push(await closed(env.upstream));
+
+    // Phase 2: open loop, at a fixed rate well below the no-op sidecar's throughput at saturation.
+    const saturated = median(pairs.map((p) => p.baseline.rps));
+    const rate = Math.max(OPEN_RATE_STEP, Math.round((saturated * OPEN_RATE_SHARE) / OPEN_RATE_STEP) * OPEN_RATE_STEP);
+    await openLoad(noop.url, OPEN_WARMUP_SECONDS, rate);
+    await openLoad(filter.url, OPEN_WARMUP_SECONDS, rate);
+    const open = (url) => openLoad(url, RUN_SECONDS, rate);
+    const openDirect = [await open(env.upstream)];
+    const openPairs = await pairedRuns(noop, filter, infra, OPEN_PAIRS, open);
+    openDirect.push(await open(env.upstream));
     const loadAtEnd = loadAverage();
 
-    const keys = ['rps', 'p50', 'p99', 'cpuPerRequest'];
-    const medians = (runs) =>
-      Object.fromEntries([...keys, 'waitShare'].map((key) => [key, median(runs.map((run) => run[key]))]));
-    const base = medians(pairs.map((p) => p.baseline));
-    const cand = medians(pairs.map((p) => p.candidate));
-    const ref = medians(direct);
-    const ratios = Object.fromEntries(keys.map((key) => [key, pairedRatios(pairs, key)]));
-    const cpuAdded = pairedDifferences(pairs, 'cpuPerRequest');
-
-    const digits = { rps: 0, p50: 3, p99: 3, cpuPerRequest: 1 };
-    const value = (key, v) => (Number.isFinite(v) ? v.toFixed(digits[key]) : '—');
-    const paired = (s) => `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
-    const row = (label, runs, values, ratioCells) =>
-      `| ${label} | ${runs} | ${keys.map((key, k) => `${value(key, values[key])} | ${ratioCells[k]}`).join(' | ')} |`;
-
     console.log(
-      `autocannon, ${CONNECTIONS} connections, GET /api/products/…, on loopback; each sidecar in a process of its ` +
-        `own, 1 worker; ${PAIRS} pairs of ${RUN_SECONDS} s runs (no-op, filter) in ABBA order after ` +
-        `warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each; upstream directly: a run before and a run after the pairs; ` +
-        `${os.cpus().length} CPUs; 1-minute load average ${loadAtStart} at start, ${loadAtEnd} at end`,
+      `GET ${PATH.replace(/[^/]*$/, '…')} on loopback; each sidecar in a process of its own, 1 worker; pairs of ` +
+        `${RUN_SECONDS} s runs (no-op, filter) in ABBA order; upstream directly: a run before and a run after the ` +
+        `pairs; ${os.cpus().length} CPUs; 1-minute load average ${loadAtStart} at start, ${loadAtEnd} at end`,
     );
     console.log(
       'Values are medians over the runs. "× no-op" for the filter: median over the pairs of the per-pair ratio ' +
         'filter/no-op (min–max over the pairs); for the upstream: ratio of the medians (not paired). Sidecar CPU ' +
         "µs/req: the sidecar process's user+system CPU time during a run / requests the upstream got; time the " +
         'sidecar spends waiting for a CPU (load from elsewhere) does not enter it, so it is the least noisy measure ' +
-        'here of what the filter costs per request. With 10 connections the 1-worker sidecar is CPU-bound: p50 is ' +
-        "mostly time queued behind the other connections' requests, so the p50 ratio follows the CPU ratio.",
+        'here of what the filter costs per request.',
     );
     console.log('');
     console.log(
-      '| case | runs | req/s | × no-op | p50 ms | × no-op | p99 ms | × no-op | sidecar CPU µs/req | × no-op |',
+      `At saturation (closed loop, ${CONNECTIONS} connections): autocannon, ${PAIRS} pairs after warm-up runs of ` +
+        `${WARMUP_SECONDS.join(' + ')} s each. The 1-worker sidecar is CPU-bound: p50 is mostly time queued behind ` +
+        "the other connections' requests, so the p50 ratio follows the CPU ratio.",
     );
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    console.log(
-      row(
-        'upstream directly (reference)',
-        direct.length,
-        { ...ref, cpuPerRequest: Number.NaN },
-        keys.map((key) => (key === 'cpuPerRequest' ? '—' : (ref[key] / base[key]).toFixed(3))),
-      ),
-    );
-    console.log(
-      row(
-        'sidecar, no-op plugin (baseline)',
-        PAIRS,
-        base,
-        keys.map(() => '1.000'),
-      ),
-    );
-    console.log(
-      row(
-        'sidecar, hfi filter (10 policies, no match)',
-        PAIRS,
-        cand,
-        keys.map((key) => paired(ratios[key])),
-      ),
-    );
-
-    const pct = (ratio) => `${ratio >= 1 ? '+' : '−'}${Math.abs((ratio - 1) * 100).toFixed(1)}%`;
-    const added = (ratio) => (ratio - 1) * 100;
-    const p50 = ratios.p50;
-    const ci = medianInterval(p50.values);
-    const cpuCi = medianInterval(cpuAdded.values);
-    const met = added(p50.median) < TARGET_P50_PERCENT;
-    const settled =
-      added(ci.high) < TARGET_P50_PERCENT || added(ci.low) >= TARGET_P50_PERCENT
-        ? `settled: the whole interval is ${met ? 'below' : 'at or above'} +${TARGET_P50_PERCENT}%`
-        : `not settled by this run: the interval straddles +${TARGET_P50_PERCENT}%`;
-    const share = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
     console.log('');
-    console.log(`p50 filter/no-op per pair, in run order: ${p50.values.map((r) => r.toFixed(3)).join(' ')}`);
+    const closedTarget = report(`at saturation (closed loop, ${CONNECTIONS} connections)`, pairs, direct);
+    console.log('');
     console.log(
-      `sidecar CPU per request (medians): no-op ${base.cpuPerRequest.toFixed(1)} µs, filter ` +
-        `${cand.cpuPerRequest.toFixed(1)} µs; the filter adds ${cpuAdded.median.toFixed(1)} µs per request ` +
-        `(median of the per-pair differences; ${(cpuCi.coverage * 100).toFixed(0)}% confidence interval ` +
-        `${cpuCi.low.toFixed(1)} to ${cpuCi.high.toFixed(1)}; pairs ${cpuAdded.min.toFixed(1)} to ${cpuAdded.max.toFixed(1)})`,
+      `At a fixed ${rate} req/s (open loop, ${CONNECTIONS} connections): ${(OPEN_RATE_SHARE * 100).toFixed(0)}% of ` +
+        `the no-op sidecar's ${saturated.toFixed(0)} req/s at saturation, rounded to a multiple of ${OPEN_RATE_STEP}; ` +
+        `requests due every ${(1000 / rate).toFixed(2)} ms whatever the answers do (as wrk2 paces; autocannon's ` +
+        "overallRate sends each second's requests in a burst at its start); a request's latency runs from when " +
+        'this driver took it up, waiting for a free connection included, to the last byte of its answer; ' +
+        `${OPEN_PAIRS} pairs after a warm-up run of ${OPEN_WARMUP_SECONDS} s each. A request seldom waits behind ` +
+        'another, so p50 is its own path through the sidecar.',
     );
+    console.log('');
+    const openTarget = report(`at a fixed ${rate} req/s (open loop)`, openPairs, openDirect);
+    achievedRates(rate, openPairs, openDirect);
+    console.log('');
     console.log(
-      `sidecar main thread runnable but waiting for a CPU (median share of a run): no-op ${share(base.waitShare)}, ` +
-        `filter ${share(cand.waitShare)} (high shares mean a contended machine and a wider spread)`,
+      'Each phase has its own verdict: at saturation p50 follows what the filter costs per request; at a fixed ' +
+        'rate below saturation it is the latency a request sees.',
     );
-    console.log(
-      `target: the filter adds < ${TARGET_P50_PERCENT}% at p50 → ${pct(p50.median)} (median of ${PAIRS} pairs; ` +
-        `${(ci.coverage * 100).toFixed(0)}% confidence interval of the median ${pct(ci.low)} to ${pct(ci.high)}; ` +
-        `pairs ${pct(p50.min)} to ${pct(p50.max)}) (${met ? 'met' : 'NOT met'}; ${settled})`,
-    );
+    console.log(closedTarget);
+    console.log(openTarget);
     console.log(`filter sidecar: ${filter.message}`);
   } finally {
     for (const child of children) child.kill();
