@@ -120,6 +120,8 @@ export class HfiRoot extends RootContext {
   view: RequestView = new RequestView();
   /** Whether the applied rules match on :method and :path alone (then the rest of the headers is not read). */
   methodAndPathOnly: bool = true;
+  /** Whether any applied rule matches on the method (else :method is not read either). */
+  matchesMethod: bool = false;
 
   constructor(contextId: u32) {
     super(contextId);
@@ -287,6 +289,9 @@ export class HfiRoot extends RootContext {
     const changed = resynced || !this.everApplied || !result.hasRevision || result.revision != previous;
     this.view.useSlots(result.headerNames.length);
     this.methodAndPathOnly = result.headerNames.length == 0;
+    let matchesMethod = false;
+    for (let i = 0; i < result.rules.length; i++) if (unchecked(result.rules[i]).method !== null) matchesMethod = true;
+    this.matchesMethod = matchesMethod;
     this.rules = result.rules;
     this.quick = result.quick;
     if (result.hasRevision) this.appliedRevision = result.revision;
@@ -380,7 +385,7 @@ export class HfiRoot extends RootContext {
     const rules = this.rules;
     if (rules.length == 0) return FilterHeadersStatusValues.Continue;
     const view = this.view;
-    const loaded = (this.methodAndPathOnly && loadMethodAndPath(view)) || loadRequestHeaders(view);
+    const loaded = (this.methodAndPathOnly && loadMethodAndPath(view, this.matchesMethod)) || loadRequestHeaders(view);
     if (!loaded) return FilterHeadersStatusValues.Continue;
     const quick = this.quick;
     const methodWord = view.methodWord;
