@@ -13,7 +13,7 @@ const { fork } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { SourceMap } = require('node:module');
 const path = require('node:path');
-const { postNonMatchingPolicies, startProductUpstream } = require('./lib/proxy-fixture');
+const { runProxyInfra } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -35,12 +35,8 @@ else
 
 // --- child: upstream + control plane -------------------------------------------------------------------------------
 
-async function infra() {
-  const { startControlPlane } = require(path.join(ROOT, 'packages/control-plane/dist'));
-  const upstream = await startProductUpstream();
-  const cp = await startControlPlane({ logLevel: 'silent' });
-  const revision = await postNonMatchingPolicies(cp.url, 10);
-  process.send({ upstream: upstream.url, controlPlane: cp.url, revision });
+function infra() {
+  return runProxyInfra(require(path.join(ROOT, 'packages/control-plane/dist')).startControlPlane);
 }
 
 // --- child: one sidecar, profiled on request ---------------------------------------------------------------------

@@ -33,7 +33,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const { median, medianInterval, pairedDifferences, pairedRatios, percentile } = require('./lib/paired-ratios');
-const { cpuWaitMs, postNonMatchingPolicies, startProductUpstream } = require('./lib/proxy-fixture');
+const { cpuWaitMs, runProxyInfra } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -61,15 +61,8 @@ else
 
 // --- child: upstream + control plane -----------------------------------------------------------------------------
 
-async function infra() {
-  const { startControlPlane } = require(path.join(ROOT, 'packages/control-plane/dist'));
-  const upstream = await startProductUpstream();
-  const cp = await startControlPlane({ logLevel: 'silent' });
-  const revision = await postNonMatchingPolicies(cp.url, 10);
-  process.on('message', (msg) => {
-    if (msg === 'served') process.send({ served: upstream.served() });
-  });
-  process.send({ upstream: upstream.url, controlPlane: cp.url, revision });
+function infra() {
+  return runProxyInfra(require(path.join(ROOT, 'packages/control-plane/dist')).startControlPlane);
 }
 
 // --- child: one sidecar ------------------------------------------------------------------------------------------

@@ -53,6 +53,20 @@ async function postNonMatchingPolicies(controlPlaneUrl, count) {
   return revision;
 }
 
+/**
+ * The body of a bench's infrastructure child: the product upstream and a control plane holding `policies`
+ * non-matching policies. Sends the parent `{ upstream, controlPlane, revision }`, and `{ served }` when asked 'served'.
+ */
+async function runProxyInfra(startControlPlane, policies = 10) {
+  const upstream = await startProductUpstream();
+  const cp = await startControlPlane({ logLevel: 'silent' });
+  const revision = await postNonMatchingPolicies(cp.url, policies);
+  process.on('message', (msg) => {
+    if (msg === 'served') process.send({ served: upstream.served() });
+  });
+  process.send({ upstream: upstream.url, controlPlane: cp.url, revision });
+}
+
 /** How long this thread has waited for a CPU while runnable (Linux), in ms; NaN elsewhere. */
 function cpuWaitMs() {
   try {
@@ -62,4 +76,4 @@ function cpuWaitMs() {
   }
 }
 
-module.exports = { startProductUpstream, postNonMatchingPolicies, cpuWaitMs };
+module.exports = { startProductUpstream, postNonMatchingPolicies, runProxyInfra, cpuWaitMs };

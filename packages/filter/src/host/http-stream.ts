@@ -444,11 +444,9 @@ export class HttpStream {
     return value === TRAPPED ? TRAPPED : Number(value ?? 0);
   }
 
-  /** The action for a callback's code, after its deferred actions ran. */
-  private finishCall(code: number | typeof TRAPPED | undefined, stops: Set<number>): StreamAction {
-    let action: StreamAction = 'continue';
-    if (code === TRAPPED) action = this.failedAction();
-    else if (code !== undefined && stops.has(code)) action = 'pause';
+  /** The action for a callback that answered `code` and `stopped` or not, after its deferred actions ran. */
+  private finishCall(code: number | typeof TRAPPED | undefined, stopped: boolean): StreamAction {
+    const action: StreamAction = code === TRAPPED ? this.failedAction() : stopped ? 'pause' : 'continue';
     if (code !== undefined) this.host.afterStreamCall();
     return action;
   }
@@ -459,9 +457,10 @@ export class HttpStream {
     side.headersOpen = true;
     const count = side.headers?.length ?? 0;
     const code = this.callCode(phase, name, count, endOfStream ? 1 : 0);
-    if (typeof code === 'number' && STOPS_HEADERS.has(code)) this.pause(side, 'headers');
+    const stopped = typeof code === 'number' && STOPS_HEADERS.has(code);
+    if (stopped) this.pause(side, 'headers');
     else side.headersOpen = false;
-    return this.finishCall(code, STOPS_HEADERS);
+    return this.finishCall(code, stopped);
   }
 
   private runBody(side: Side, phase: Phase, name: string, chunk: Buffer, endOfStream: boolean): StreamAction {
@@ -477,7 +476,7 @@ export class HttpStream {
     side.buffering = stopped && BUFFERS_DATA.has(code);
     if (stopped) this.pause(side, 'body');
     else this.release(side);
-    return this.finishCall(code, STOPS_DATA);
+    return this.finishCall(code, stopped);
   }
 
   private runTrailers(side: Side, phase: Phase, name: string): StreamAction {
@@ -486,9 +485,10 @@ export class HttpStream {
     side.trailersOpen = true;
     const count = side.trailers?.length ?? 0;
     const code = this.callCode(phase, name, count);
-    if (typeof code === 'number' && STOPS_TRAILERS.has(code)) this.pause(side, 'trailers');
+    const stopped = typeof code === 'number' && STOPS_TRAILERS.has(code);
+    if (stopped) this.pause(side, 'trailers');
     else side.trailersOpen = false;
-    return this.finishCall(code, STOPS_TRAILERS);
+    return this.finishCall(code, stopped);
   }
 
   private pause(side: Side, at: 'headers' | 'body' | 'trailers'): void {

@@ -201,7 +201,7 @@ export class PluginVm implements AsyncDisposable {
       failOpen: this.failOpen,
       guestFunction: (name) => this.guestFunction(name),
       failed: () => this.failure !== undefined,
-      callStream: (name, fn, contextId, a, b) => this.callStream(name, fn, contextId, a, b),
+      callStream: (name, fn, contextId, a, b) => this.callGuest(name, fn, contextId, a, b),
       afterStreamCall: () => {
         if (this.callDepth === 0) this.runAfterCallActions();
       },
@@ -415,8 +415,12 @@ export class PluginVm implements AsyncDisposable {
     return fn ?? undefined;
   }
 
-  /** invoke for the stream callbacks, which run on every request: no closures. */
-  private callStream(name: string, fn: GuestFunction, contextId: number, a?: number, b?: number): unknown {
+  /**
+   * Calls into the guest with `contextId` effective and returns the value, or TRAPPED when it trapped or the VM had
+   * already failed. Deferred actions wait for the caller (`invoke`, or the stream's `afterStreamCall`). Stream
+   * callbacks, made on every request, pass their arguments here rather than in a closure.
+   */
+  private callGuest(name: string, fn: GuestFunction, contextId: number, a?: number, b?: number): unknown {
     if (this.failure) return TRAPPED;
     const previous = this.effectiveContextId;
     this.effectiveContextId = contextId;
@@ -433,32 +437,18 @@ export class PluginVm implements AsyncDisposable {
     }
   }
 
+  /** callGuest for `call`, then `onReturn`, then the deferred actions (continue, local reply). */
   private invoke(
     name: string,
     contextId: number,
     call: () => unknown,
     onReturn: (value: unknown, trapped: boolean) => void,
   ): void {
-    if (this.failure) {
-      onReturn(undefined, true);
-      return;
-    }
-    const previous = this.effectiveContextId;
-    this.effectiveContextId = contextId;
-    this.callDepth++;
-    let value: unknown;
-    let trapped = false;
-    try {
-      value = call();
-    } catch (error) {
-      trapped = true;
-      this.fail(name, error);
-    } finally {
-      this.callDepth--;
-      this.effectiveContextId = previous;
-    }
-    onReturn(value, trapped);
-    if (this.callDepth === 0) this.runAfterCallActions();
+    const failedBefore = this.failure !== undefined;
+    const value = this.callGuest(name, call, contextId);
+    const trapped = value === TRAPPED;
+    onReturn(trapped ? undefined : value, trapped);
+    if (!failedBefore && this.callDepth === 0) this.runAfterCallActions();
   }
 
   private afterCall(action: () => void): void {
