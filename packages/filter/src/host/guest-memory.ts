@@ -21,17 +21,27 @@ export class GuestMemory {
 
   /** The whole memory, checked to hold [ptr, ptr + length). */
   private span(ptr: number, length: number): Buffer {
+    const end = (ptr >>> 0) + (length >>> 0);
+    // Reading memory.buffer is a call into V8's runtime, several per host call. The view needs replacing only after
+    // the memory grew, which detaches the old buffer (its view's length is then 0), so any range it does not cover
+    // is the cue to look again.
+    if (end > this.whole.length) {
+      this.whole = Buffer.from(this.memory.buffer);
+      if (end > this.whole.length) {
+        throw new MemoryAccessError(
+          `guest memory access out of bounds: ${ptr >>> 0}+${length >>> 0} > ${this.whole.length}`,
+        );
+      }
+    }
+    return this.whole;
+  }
+
+  /** Whether [ptr, ptr + expected.length) holds `expected`. */
+  holds(ptr: number, expected: Uint8Array): boolean {
     const start = ptr >>> 0;
-    const size = length >>> 0;
-    let whole = this.whole;
-    if (whole.buffer !== this.memory.buffer) {
-      whole = Buffer.from(this.memory.buffer);
-      this.whole = whole;
-    }
-    if (start + size > whole.length) {
-      throw new MemoryAccessError(`guest memory access out of bounds: ${start}+${size} > ${whole.length}`);
-    }
-    return whole;
+    const whole = this.span(start, expected.length);
+    for (let i = 0; i < expected.length; i++) if (whole[start + i] !== expected[i]) return false;
+    return true;
   }
 
   /** A copy of [ptr, ptr + length): the guest may reuse its memory once the call returns. */

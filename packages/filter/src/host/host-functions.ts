@@ -115,19 +115,68 @@ function lower(key: string): string {
   return key.toLowerCase();
 }
 
-function mapValue(map: HeaderPair[], key: string): string | undefined {
-  const k = lower(key);
-  for (let i = 0; i < map.length; i++) if (map[i][0] === k) return map[i][1];
+/** The first value of `name` (lowercase) in `map`. */
+function mapValue(map: HeaderPair[], name: string): string | undefined {
+  for (let i = 0; i < map.length; i++) if (map[i][0] === name) return map[i][1];
   return undefined;
 }
 
-/** Writes one string (UTF-8) into guest memory; reused, as returnWritten uses it synchronously. */
+/** Longest value sized and copied in JS; longer ones go to Node's native encoder, which is faster past that. */
+const MAX_JS_COPY = 128;
+
+/**
+ * Writes one string (UTF-8) into guest memory; reused, as returnWritten uses it synchronously. A short ASCII value
+ * (most header values) is sized and copied in JS: each call into Node's native encoder costs more than the copy.
+ */
 const stringWriter = {
   value: '',
+  ascii: false,
+  /** Takes `value` and returns its UTF-8 size. */
+  set(value: string): number {
+    this.value = value;
+    this.ascii = false;
+    if (value.length <= MAX_JS_COPY) {
+      let i = 0;
+      while (i < value.length && value.charCodeAt(i) < 0x80) i++;
+      this.ascii = i === value.length;
+    }
+    return this.ascii ? value.length : Buffer.byteLength(value, 'utf8');
+  },
   write(out: Buffer, at: number): void {
-    out.write(this.value, at, 'utf8');
+    const value = this.value;
+    if (!this.ascii) {
+      out.write(value, at, 'utf8');
+      return;
+    }
+    for (let i = 0; i < value.length; i++) out[at + i] = value.charCodeAt(i);
   },
 };
+
+/** Longest header name kept by address. */
+const MAX_KEPT_NAME = 64;
+/** Names kept per VM before the table starts over. */
+const MAX_KEPT_NAMES = 256;
+
+/**
+ * Header names the guest asks for, by address. A plugin asks for the same few names, from its static data, on every
+ * request: comparing the bytes in place costs less than decoding and lowercasing them again, each a call into
+ * Node's native code. The bytes are compared every time, so a name rewritten at the same address is read anew.
+ */
+class HeaderNames {
+  private readonly byAddress = new Map<number, { bytes: Uint8Array; name: string }>();
+
+  at(memory: GuestMemory, ptr: number, size: number): string {
+    const kept = this.byAddress.get(ptr);
+    if (kept !== undefined && kept.bytes.length === size && memory.holds(ptr, kept.bytes)) return kept.name;
+    const bytes = memory.bytes(ptr, size);
+    const name = lower(bytes.toString('utf8'));
+    if (size <= MAX_KEPT_NAME) {
+      if (this.byAddress.size >= MAX_KEPT_NAMES) this.byAddress.clear();
+      this.byAddress.set(ptr, { bytes, name });
+    }
+    return name;
+  }
+}
 
 function replaceValue(map: HeaderPair[], key: string, value: string): void {
   const k = lower(key);
@@ -147,6 +196,7 @@ function removeValues(map: HeaderPair[], key: string): void {
 
 export function createProxyImports(host: ProxyHost): Record<string, HostFunction> {
   const mem = () => host.memory();
+  const headerNames = new HeaderNames();
 
   /** Envoy's getConstMap/getMap: stream maps through the effective stream, call-response maps read-only. */
   const readableMap = (type: number): HeaderPair[] | undefined => {
@@ -284,13 +334,13 @@ export function createProxyImports(host: ProxyHost): Record<string, HostFunction
     proxy_get_header_map_value: guarded(
       (type: number, keyPtr: number, keySize: number, retPtr: number, retSize: number) => {
         if (!validMapType(type)) return Status.BadArgument;
-        const key = mem().string(keyPtr, keySize);
+        const memory = mem();
+        const name = headerNames.at(memory, keyPtr, keySize);
         const map = readableMap(type);
         if (!map) return Status.BadArgument;
-        const value = mapValue(map, key);
+        const value = mapValue(map, name);
         if (value === undefined) return Status.NotFound;
-        stringWriter.value = value;
-        mem().returnWritten(Buffer.byteLength(value, 'utf8'), retPtr, retSize, stringWriter);
+        memory.returnWritten(stringWriter.set(value), retPtr, retSize, stringWriter);
         stringWriter.value = '';
         return Status.Ok;
       },

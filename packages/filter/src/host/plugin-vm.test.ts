@@ -94,6 +94,29 @@ describe('header maps', () => {
     expect(header(out, 'x-map-size')).toBe(String(before.reduce((n, [k, v]) => n + k.length + v.length, 0)));
   });
 
+  it('reads names from the same guest address anew each time, and values of any length and script', async () => {
+    const { vm } = await h.start();
+    const stream = vm.newStream();
+    const long = 'v'.repeat(300);
+    const text = 'grüße ✓ 漢字';
+    stream.onRequestHeaders(
+      [
+        ...action('read-in-place'),
+        ['x-one', '1'],
+        ['x-two', '2'],
+        ['x-three', '3'],
+        ['x-long', long],
+        ['x-text', text],
+      ],
+      true,
+    );
+    const out = stream.requestHeaders;
+    // "X-One", then "x-two" and "x-one" over it at the same address (same length), then a longer name there.
+    expect(header(out, 'x-read')).toBe('1|2|1|3');
+    expect(header(out, 'x-read-long')).toBe(long);
+    expect(header(out, 'x-read-text')).toBe(text);
+  });
+
   it('serialises all pairs and replaces the whole map', async () => {
     const { vm } = await h.start();
     const stream = vm.newStream();

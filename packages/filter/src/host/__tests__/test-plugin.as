@@ -100,6 +100,20 @@ function getHeader(map: i32, key: string): string | null {
   return returnedString();
 }
 
+const NAME_IN_PLACE: usize = memory.data(16);
+
+/** Reads a header whose ASCII name is written at one fixed address, as a plugin's static data is. */
+function headerNamedInPlace(name: string): string {
+  for (let i = 0; i < name.length; i++) store<u8>(NAME_IN_PLACE + <usize>i, <u8>name.charCodeAt(i));
+  if (proxy_get_header_map_value(REQUEST_HEADERS, NAME_IN_PLACE, name.length, RET_PTR, RET_SIZE) != 0) return "-";
+  return returnedString();
+}
+
+function headerOrDash(map: i32, key: string): string {
+  const found = getHeader(map, key);
+  return found === null ? "-" : found;
+}
+
 function headerStatus(map: i32, key: string): i32 {
   const k = utf8(key);
   return proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE);
@@ -290,6 +304,14 @@ export function proxy_on_request_headers(context: u32, headers: u32, endOfStream
   } else if (action == "pause-tick") {
     waitingForTick.push(context);
     return 1;
+  } else if (action == "read-in-place") {
+    const first = headerNamedInPlace("X-One");
+    const second = headerNamedInPlace("x-two");
+    const third = headerNamedInPlace("x-one");
+    const fourth = headerNamedInPlace("x-three");
+    setHeader(REQUEST_HEADERS, "x-read", first + "|" + second + "|" + third + "|" + fourth);
+    setHeader(REQUEST_HEADERS, "x-read-long", headerOrDash(REQUEST_HEADERS, "x-long"));
+    setHeader(REQUEST_HEADERS, "x-read-text", headerOrDash(REQUEST_HEADERS, "x-text"));
   } else if (action == "continue-inline") {
     proxy_continue_request();
     return 1;
