@@ -28,8 +28,11 @@ export interface ExchangeContext {
   upstreamPathPrefix: string;
   dispatcher: Dispatcher;
   newStream(req: IncomingMessage): HttpStream;
-  /** Runs the plugin's due ticks: called before work that does not enter the plugin, such as the upstream dispatch. */
-  runDueTicks(): void;
+  /**
+   * Runs the plugin's due ticks: called before work that does not enter the plugin, such as the upstream dispatch
+   * and each upstream write. A function property, handed to the upstream call as it is.
+   */
+  runDueTicks: () => void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Called once per exchange when it has ended, whichever way. */
   ended(): void;
@@ -207,13 +210,17 @@ function forward(ctx: ExchangeContext, stream: HttpStream): UpstreamCall {
   if (body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH') {
     outgoing.push('content-length', String(body.length));
   }
-  return new UpstreamCall(ctx.dispatcher, {
-    origin: ctx.upstream.origin,
-    path: ctx.upstreamPathPrefix + (path ?? '/'),
-    method: method as Dispatcher.HttpMethod,
-    headers: outgoing,
-    body: body.length > 0 ? body : undefined,
-  });
+  return new UpstreamCall(
+    ctx.dispatcher,
+    {
+      origin: ctx.upstream.origin,
+      path: ctx.upstreamPathPrefix + (path ?? '/'),
+      method: method as Dispatcher.HttpMethod,
+      headers: outgoing,
+      body: body.length > 0 ? body : undefined,
+    },
+    ctx.runDueTicks,
+  );
 }
 
 function pairsOf(headers: IncomingHttpHeaders, into: HeaderPair[], skipHopByHop: boolean): HeaderPair[] {

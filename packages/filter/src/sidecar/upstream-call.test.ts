@@ -104,4 +104,25 @@ describe('UpstreamCall', () => {
     expect(await call().result).toMatchObject({ statusCode: 200 });
     expect(requests).toBe(1);
   });
+
+  it('runs beforeWrite once per request, before the upstream has it, on a new and on a reused connection', async () => {
+    let received = 0;
+    handler = (_req, res) => {
+      received++;
+      res.end('ok');
+    };
+    const seenAtWrite: number[] = [];
+    const agent = new Agent({ keepAliveTimeout: 1000, connections: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const upstream = new UpstreamCall(agent, { origin, path: '/', method: 'GET', headers: [] }, () =>
+          seenAtWrite.push(received),
+        );
+        expect(await upstream.result).toMatchObject({ statusCode: 200 });
+      }
+    } finally {
+      await agent.destroy();
+    }
+    expect(seenAtWrite).toEqual([0, 1, 2]);
+  });
 });

@@ -34,7 +34,16 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private headers: IncomingHttpHeaders = {};
   private readonly chunks: Buffer[] = [];
 
-  constructor(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions) {
+  /**
+   * `beforeWrite` runs as undici is about to write the request. undici writes a request that reuses an idle
+   * keep-alive connection from a setImmediate callback, so the requests the tick of a delay resumed are written one
+   * after the other in the loop's check phase, where nothing else would look at the plugin's due ticks.
+   */
+  constructor(
+    dispatcher: Dispatcher,
+    options: Dispatcher.DispatchOptions,
+    private readonly beforeWrite?: () => void,
+  ) {
     this.result = new Promise((resolve) => {
       this.finish = resolve;
     });
@@ -53,6 +62,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.beforeWrite?.();
     this.controller = controller;
     if (this.cancelled) controller.abort(new Error('the downstream went away'));
   }
