@@ -16,12 +16,18 @@
 // was resumed during a pause or within AFTER_GC_MS of its end, or at least a pause fell between the stream's due time
 // and its resume (a timer due during a pause fires after it, and the streams it resumes run one after another). Held
 // times and pauses share one clock, the sidecar process's performance.now().
+// The client sends each burst over 200 keep-alive connections from a plain-socket load generator
+// (lib/burst-client.js): node:http's client would take most of a CPU of this 2-core machine away from the sidecar
+// during a burst. Before measuring, each sidecar serves WARMUP_BURSTS pairs of bursts: V8 compiles the sidecar's hot
+// JavaScript (and tiers up the plugin's Wasm) over its first few thousand requests, and a burst served before that
+// measures the compiler, not the sidecar (Envoy has no such phase).
 // Needs the built packages (npm run build).
 // Run: node bench/delay-accuracy.bench.js [--quick]
 const { fork } = require('node:child_process');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { openBurstClient } = require('./lib/burst-client');
 const { summarizeGcPauses } = require('./lib/gc-pauses');
 const { cpuWaitMs } = require('./lib/proxy-fixture');
 
@@ -29,6 +35,8 @@ const ROOT = path.join(__dirname, '..');
 const CONCURRENCY = 200;
 const DELAY_MS = 120;
 const ROUNDS = process.argv.includes('--quick') ? 2 : 8;
+/** Pairs of bursts (no fault, delayed) each sidecar serves before measuring: about 3000 requests. */
+const WARMUP_BURSTS = process.argv.includes('--quick') ? 4 : 8;
 const WORKERS = 2;
 /** A stream resumed this much later than its delay counts as late. */
 const LATE_MS = 3;
@@ -141,21 +149,6 @@ async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
 
 // --- driver ----------------------------------------------------------------------------------------------------------
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-function get(url, agent) {
-  return new Promise((resolve, reject) => {
-    const started = now();
-    const req = http.get(url, { agent }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(now() - started) : reject(new Error(`${res.statusCode}`))));
-    });
-    req.on('error', reject);
-  });
-}
-
-const burst = (url, agent) => Promise.all(Array.from({ length: CONCURRENCY }, () => get(url, agent)));
-
 /** Counts streams resumed late, and those a GC pause explains (see the header). */
 function lateStreams() {
   const counts = { streams: 0, late: 0, duringGc: 0, afterGc: 0 };
@@ -195,6 +188,7 @@ async function sidecarUnderTest(env, withWorkload) {
   return {
     child,
     url: msg.url,
+    client: await openBurstClient(msg.url, CONCURRENCY),
     /** The held times, resume times and GC pauses since the last call, and the run-queue wait so far. */
     report() {
       const reply = new Promise((resolve) => replies.push(resolve));
@@ -213,7 +207,6 @@ async function main() {
     children.push(alone.child);
     const shared = await sidecarUnderTest(env, true);
     children.push(shared.child);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * CONCURRENCY });
     const runs = [alone, shared].map((target) => ({
       target,
       baseline: [],
@@ -223,17 +216,20 @@ async function main() {
       cpuWaitMs: 0,
       gc: [],
       late: lateStreams(),
+      warmupHeld: [],
     }));
-    for (const { target } of runs) {
-      await burst(`${target.url}/fast`, agent); // warm-up: JIT, and 200 open connections
-      await burst(`${target.url}/slow`, agent);
-      await target.report();
+    for (const run of runs) {
+      for (let i = 0; i < WARMUP_BURSTS; i++) {
+        await run.target.client.burst('/fast');
+        await run.target.client.burst('/slow');
+      }
+      run.warmupHeld = (await run.target.report()).held;
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (const run of r % 2 ? [...runs].reverse() : runs) {
         const before = (await run.target.report()).cpuWaitMs;
-        run.baseline.push(...(await burst(`${run.target.url}/fast`, agent)));
-        run.delayed.push(...(await burst(`${run.target.url}/slow`, agent)));
+        run.baseline.push(...(await run.target.client.burst('/fast')));
+        run.delayed.push(...(await run.target.client.burst('/slow')));
         const report = await run.target.report();
         run.held.push(...report.held);
         run.continued.push(...report.continued);
@@ -242,21 +238,23 @@ async function main() {
         run.late.add(report);
       }
     }
-    const url = alone.url;
+    for (const { target } of runs) target.client.close();
+    const one = await openBurstClient(alone.url, 1);
     const sequentialBase = [];
     const sequential = [];
     for (let i = 0; i < 40; i++) {
-      sequentialBase.push(await get(`${url}/fast`, agent));
-      sequential.push(await get(`${url}/slow`, agent));
+      sequentialBase.push(...(await one.burst('/fast')));
+      sequential.push(...(await one.burst('/slow')));
     }
+    one.close();
     const heldSequential = (await alone.report()).held;
-    agent.destroy();
 
     const fmt = (n) => n.toFixed(2);
     console.log(
       `${ROUNDS} rounds of ${CONCURRENCY} concurrent requests each, no fault and then a ${DELAY_MS} ms delay, through ` +
         `a local sidecar (${WORKERS} workers) in a process of its own (the workload in another), and through one ` +
-        `that shares its process with its workload; keep-alive connections; load average ${os
+        `that shares its process with its workload; keep-alive connections; measured after ${WARMUP_BURSTS} pairs ` +
+        `of warm-up bursts per sidecar; load average ${os
           .loadavg()
           .map((l) => l.toFixed(1))
           .join(' ')}`,
@@ -280,6 +278,10 @@ async function main() {
       row(
         `${prefix}in the filter: continued − ${DELAY_MS} ms`,
         run.continued.map((ms) => ms - DELAY_MS),
+      );
+      row(
+        `${prefix}cold start, the ${WARMUP_BURSTS} warm-up bursts: held − ${DELAY_MS} ms`,
+        run.warmupHeld.map((ms) => ms - DELAY_MS),
       );
       return { errors, heldErrors, cpuWaitMs: run.cpuWaitMs, gc: summarizeGcPauses(run.gc), late: run.late };
     });
