@@ -1,14 +1,16 @@
 // Propagation: 20 local sidecars (1 worker each, one child process) watch one control plane (another child
 // process). Each round writes a new abort policy and times, for every sidecar, how long until it injects. Two ways,
 // in alternate rounds: (a) the time each filter logs that it applied the policy's revision (reported by the child,
-// wall clock), then one request per sidecar must be aborted; (b) each sidecar polled by its own request loop until a
-// matching request is aborted (this loads the sidecars' process while it waits). Between rounds the policy is
+// wall clock), then one request per sidecar must be aborted; (b) each sidecar polled by its own request loop (one
+// plain-socket connection each, lib/burst-client.js) until a matching request is aborted (this loads the sidecars'
+// process while it waits). Between rounds the policy is
 // deleted and the deletion acked by all (GET /v1/nodes). Baselines measured in the same run: one round trip to the
 // control plane (GET /v1/policies); and the reference system's 30 s poll period (its worst case; 15 s on average).
 // Needs the built packages (npm run build). Run: node bench/propagation.bench.js [--quick]
 const { fork } = require('node:child_process');
 const http = require('node:http');
 const path = require('node:path');
+const { openConnection } = require('./lib/burst-client');
 
 const ROOT = path.join(__dirname, '..');
 const SIDECARS = 20;
@@ -95,13 +97,14 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Sends matching requests through one sidecar until `policy` aborts one; resolves with the time it was sent. */
-async function firstAbort(url, policy, agent, deadline) {
+/** Sends matching requests over `connection` until `policy` aborts one; resolves with the time it was sent. */
+async function firstAbort(connection, policy, deadline) {
+  const header = new RegExp(`\\r\\nx-hfi-policy: *${policy}(\\r|$)`, 'i');
   for (;;) {
     const sentAt = now();
-    const res = await call('GET', `${url}/${policy}`, agent);
-    if (res.status === 503 && res.headers['x-hfi-policy'] === policy) return sentAt;
-    if (sentAt > deadline) throw new Error(`${url}: ${policy} not injected in time`);
+    const res = await connection.get(`/${policy}`);
+    if (res.status === 503 && header.test(res.head)) return sentAt;
+    if (sentAt > deadline) throw new Error(`${policy} not injected in time`);
   }
 }
 
@@ -125,7 +128,9 @@ async function main() {
     });
     children.push(sidecarChild);
     const control = new http.Agent({ keepAlive: true, maxSockets: 4 });
-    const agents = msg.urls.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    // One plain-socket connection per sidecar: node:http's client costs several times the CPU per request, which
+    // the 20 polling loops of (b) would take from the sidecars and the control plane on this 2-core machine.
+    const connections = await Promise.all(msg.urls.map((url) => openConnection(url)));
     await acked(cp.url, control, 0);
 
     // Baseline: one round trip to the control plane.
@@ -150,7 +155,7 @@ async function main() {
       const polled = round % 2 !== 0;
       const written = now();
       const deadline = written + 30_000;
-      const polls = polled ? msg.urls.map((url, i) => firstAbort(url, name, agents[i], deadline)) : [];
+      const polls = polled ? connections.map((connection) => firstAbort(connection, name, deadline)) : [];
       const res = await call('POST', `${cp.url}/v1/policies`, control, policy);
       if (res.status !== 201) throw new Error(`POST: ${res.status} ${res.text}`);
       let times;
@@ -163,7 +168,7 @@ async function main() {
         times = msg.urls.map((_, i) => at[i] - written);
         if (times.some((t) => !Number.isFinite(t))) throw new Error(`revision ${revision}: not every filter logged it`);
         // Applied means injecting: one matching request per sidecar must be aborted now.
-        for (let i = 0; i < msg.urls.length; i++) await firstAbort(msg.urls[i], name, agents[i], now());
+        for (const connection of connections) await firstAbort(connection, name, now());
       }
       if (round >= 0) {
         const into = polled ? results.polled : results.logged;
@@ -174,7 +179,8 @@ async function main() {
       await acked(cp.url, control, JSON.parse((await call('GET', `${cp.url}/v1/policies`, control)).text).revision);
       if (del.status !== 200) throw new Error(`DELETE: ${del.status}`);
     }
-    for (const agent of [control, ...agents]) agent.destroy();
+    control.destroy();
+    for (const connection of connections) connection.close();
 
     const row = (label, values) => {
       const p50 = percentile(values, 50);
@@ -196,11 +202,15 @@ async function main() {
     console.log(row('(a) one filter applied (per sidecar and round)', results.logged.each));
     console.log(row('(b) every sidecar aborts a polled request (per round)', results.polled.everyone));
     console.log(row('(b) one sidecar aborts (per sidecar and round)', results.polled.each));
-    const p99 = percentile(results.logged.everyone, 99);
+    // Each way gets its own verdict: (a) is the filters' own timing, (b) what a client of the sidecars sees.
+    const verdict = (values) => {
+      const p99 = percentile(values, 99);
+      return `${p99.toFixed(1)} ms (${p99 < 50 ? 'met' : 'NOT met'})`;
+    };
     console.log('');
     console.log(
-      `target: p99 < 50 ms until every sidecar injects → (a) ${p99.toFixed(1)} ms (${p99 < 50 ? 'met' : 'NOT met'}), ` +
-        `(b) ${percentile(results.polled.everyone, 99).toFixed(1)} ms; ` +
+      `target: p99 < 50 ms until every sidecar injects → (a) ${verdict(results.logged.everyone)}, ` +
+        `(b) ${verdict(results.polled.everyone)}; ` +
         `the reference polls every ${REFERENCE_POLL_MS} ms (mean wait ${REFERENCE_POLL_MS / 2} ms)`,
     );
   } finally {

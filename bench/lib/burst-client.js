@@ -20,7 +20,7 @@ class BurstConnection {
     });
   }
 
-  /** Sends `request` (bytes) and resolves with { status, ms } once the whole answer is in. */
+  /** Sends `request` (bytes) and resolves with { status, head, ms } once the whole answer is in. */
   send(request) {
     if (this.pending) return Promise.reject(new Error('a request is already in flight on this connection'));
     return new Promise((resolve, reject) => {
@@ -54,7 +54,7 @@ class BurstConnection {
     this.buffered = undefined;
     const pending = this.pending;
     this.pending = undefined;
-    pending?.resolve({ status: Number(head.slice(9, 12)), ms: performance.now() - pending.started });
+    pending?.resolve({ status: Number(head.slice(9, 12)), head, ms: performance.now() - pending.started });
   }
 
   fail(error) {
@@ -66,6 +66,17 @@ class BurstConnection {
   close() {
     this.socket.destroy();
   }
+}
+
+/** One keep-alive connection to `url`'s host; `get(path)` resolves with { status, head, ms }. */
+async function openConnection(url) {
+  const { hostname, port, host } = new URL(url);
+  const connection = new BurstConnection(hostname, Number(port));
+  await connection.ready;
+  return {
+    get: (path) => connection.send(Buffer.from(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\n\r\n`, 'latin1')),
+    close: () => connection.close(),
+  };
 }
 
 /** `count` connections to `url`'s host; `burst(path)` sends one GET per connection at once. */
@@ -88,4 +99,4 @@ async function openBurstClient(url, count) {
   };
 }
 
-module.exports = { openBurstClient };
+module.exports = { openBurstClient, openConnection };
