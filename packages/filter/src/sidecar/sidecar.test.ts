@@ -195,6 +195,15 @@ describe('startSidecar plugin behaviour', () => {
     expect(seen.length).toBe(before);
   });
 
+  it("looks at the plugin's due ticks before each upstream dispatch and again as undici writes it", async () => {
+    const { sidecar } = await start();
+    const runDueTicks = jest.spyOn(sidecar.plugin, 'runDueTicks');
+    // The first request opens the upstream connection; the second reuses it, and undici writes it from a
+    // setImmediate callback, where nothing else would look at the ticks.
+    for (let i = 0; i < 2; i++) expect((await send(sidecar, '/hello')).status).toBe(200);
+    expect(runDueTicks).toHaveBeenCalledTimes(4);
+  });
+
   it('holds a paused request until the plugin continues it', async () => {
     const { sidecar, waitForLine } = await start({ workers: 1 });
     let answered = false;
