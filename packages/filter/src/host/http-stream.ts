@@ -4,6 +4,7 @@
 // readable and writable from on_request_headers until the request is continued, bodies from their callback while
 // buffered, and in on_log both header maps are readable.
 
+import { performance } from 'node:perf_hooks';
 import { MapType, Status, StreamType } from './abi';
 import type { HeaderPair } from './pairs';
 

@@ -8,6 +8,7 @@ import type { HttpStream, StreamInfo } from './http-stream';
 import type { LogRecord } from './log';
 import { loadPluginModule, PluginVm, type PluginVmOptions } from './plugin-vm';
 import { SharedState } from './shared-state';
+import type { TickTimers } from './tick-timer';
 
 export interface PluginPoolOptions extends Omit<PluginVmOptions, 'worker' | 'sharedState' | 'dispatcher'> {
   /** Number of workers (Envoy's --concurrency). Default 2. */
@@ -42,11 +43,16 @@ export class PluginPool implements AsyncDisposable {
     return new PluginPool(vms, dispatcher);
   }
 
+  /** The workers' event loops (usually one): the tick timers they share. */
+  private readonly loops: readonly TickTimers[];
+
   private constructor(
     /** One VM per worker, in worker order. */
     readonly vms: readonly PluginVm[],
     private readonly dispatcher: Agent,
-  ) {}
+  ) {
+    this.loops = [...new Set(vms.map((vm) => vm.loopTimers))];
+  }
 
   /** The next worker's new stream (round-robin). */
   newStream(info?: StreamInfo): HttpStream {
@@ -65,9 +71,12 @@ export class PluginPool implements AsyncDisposable {
     return this.vms.some((vm) => vm.trapped);
   }
 
-  /** Runs the ticks that are due on the workers' event loop (see `PluginVm.runDueTicks`). */
+  /**
+   * Runs the ticks that are due on the workers' event loop (see `PluginVm.runDueTicks`). Called from outside the
+   * VMs' callbacks: one look per event loop covers every worker on it (a worker inside a callback keeps its tick).
+   */
   runDueTicks(): void {
-    for (const vm of this.vms) vm.runDueTicks();
+    for (const timers of this.loops) timers.runDue();
   }
 
   /** Ticks every worker's root context now. */

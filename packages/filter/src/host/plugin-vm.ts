@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { HfiError } from '@hfi/core';
 import { Agent, type Dispatcher } from 'undici';
 import type { StatsStore } from '../stats/types';
@@ -250,6 +251,11 @@ export class PluginVm implements AsyncDisposable {
    */
   runDueTicks(): void {
     if (this.callDepth === 0) this.tickTimers.runDue();
+  }
+
+  /** @internal The tick timers of this VM's event loop (shared with the other VMs on it). */
+  get loopTimers(): TickTimers {
+    return this.tickTimers;
   }
 
   /** A new HTTP stream context; its callbacks are made as the stream's methods are called. */
