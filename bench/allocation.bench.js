@@ -13,7 +13,7 @@ const { fork } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { SourceMap } = require('node:module');
 const path = require('node:path');
-const { runProxyInfra } = require('./lib/proxy-fixture');
+const { runProxyInfra, startAppliedSidecar } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -43,27 +43,12 @@ function infra() {
 
 async function sidecar({ upstream, controlPlane, revision, noop }) {
   const { Session } = require('node:inspector');
-  const { startSidecar } = require(path.join(ROOT, 'packages/filter/dist'));
   const { recordGcPauses, summarizeGcPauses } = require('./lib/gc-pauses');
   const { noopPluginPath } = require('./lib/noop-plugin');
-  let resolveApplied;
-  const applied = new Promise((resolve) => {
-    resolveApplied = resolve;
-  });
-  const s = await startSidecar({
-    listen: '127.0.0.1:0',
-    admin: '127.0.0.1:0',
-    upstream,
-    controlPlane,
-    workload: 'frontend',
-    namespace: 'demo',
-    workers: 1,
-    ...(noop ? { plugin: noopPluginPath() } : {}),
-    logSink: (line) => {
-      if (line.includes(`applied revision ${revision}:`)) resolveApplied();
-    },
-  });
-  if (!noop) await applied;
+  const { sidecar: s } = await startAppliedSidecar(
+    { upstream, controlPlane, workload: 'frontend', workers: 1, ...(noop ? { plugin: noopPluginPath() } : {}) },
+    noop ? undefined : revision,
+  );
   const session = new Session();
   session.connect();
   const post = (method, params) =>

@@ -29,7 +29,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { openBurstClient } = require('./lib/burst-client');
 const { summarizeGcPauses } = require('./lib/gc-pauses');
-const { cpuWaitMs } = require('./lib/proxy-fixture');
+const { cpuWaitMs, startAppliedSidecar } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const CONCURRENCY = 200;
@@ -82,7 +82,6 @@ async function infra() {
 // --- child: the sidecar ----------------------------------------------------------------------------------------------
 
 async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
-  const { startSidecar } = require(path.join(ROOT, 'packages/filter/dist'));
   const { recordGcPauses } = require('./lib/gc-pauses');
   if (withWorkload) {
     const workload = http.createServer((req, res) => {
@@ -93,24 +92,10 @@ async function sidecar({ upstream, controlPlane, revision, withWorkload }) {
     await new Promise((resolve) => workload.listen(0, '127.0.0.1', resolve));
     upstream = `http://127.0.0.1:${workload.address().port}`;
   }
-  let applied = 0;
-  let resolveApplied;
-  const ready = new Promise((resolve) => {
-    resolveApplied = resolve;
-  });
-  const s = await startSidecar({
-    listen: '127.0.0.1:0',
-    admin: '127.0.0.1:0',
-    upstream,
-    controlPlane,
-    workload: 'frontend',
-    namespace: 'demo',
-    workers: WORKERS,
-    logSink: (line) => {
-      if (line.includes(`applied revision ${revision}:`) && ++applied === WORKERS) resolveApplied();
-    },
-  });
-  await ready;
+  const { sidecar: s } = await startAppliedSidecar(
+    { upstream, controlPlane, workload: 'frontend', workers: WORKERS },
+    revision,
+  );
   const gcPauses = recordGcPauses();
   // How long the filter holds each paused stream, measured around the host's stream API, and when it was resumed.
   let held = [];

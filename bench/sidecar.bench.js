@@ -27,13 +27,13 @@
 // of /proc/thread-self/schedstat): a gauge of how contended the machine was while it ran.
 // Needs the built packages (npm run build). Run: node bench/sidecar.bench.js [--quick]
 const { fork } = require('node:child_process');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const { median, medianInterval, pairedDifferences, pairedRatios, percentile } = require('./lib/paired-ratios');
-const { cpuWaitMs, runProxyInfra } = require('./lib/proxy-fixture');
+const { openConnection } = require('./lib/burst-client');
+const { cpuWaitMs, runProxyInfra, startAppliedSidecar } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -68,27 +68,12 @@ function infra() {
 // --- child: one sidecar ------------------------------------------------------------------------------------------
 
 async function sidecar({ kind, upstream, controlPlane, revision }) {
-  const { startSidecar } = require(path.join(ROOT, 'packages/filter/dist'));
-  const common = { listen: '127.0.0.1:0', admin: '127.0.0.1:0', upstream, controlPlane, namespace: 'demo', workers: 1 };
-  let s;
-  let message = '';
-  if (kind === 'filter') {
-    let resolveApplied;
-    const applied = new Promise((resolve) => {
-      resolveApplied = resolve;
-    });
-    s = await startSidecar({
-      ...common,
-      workload: 'frontend',
-      logSink: (line) => {
-        if (line.includes(`applied revision ${revision}:`)) resolveApplied(line.replace(/^.*hfi: /, ''));
-      },
-    });
-    message = await applied;
-  } else {
-    const { noopPluginPath } = require('./lib/noop-plugin');
-    s = await startSidecar({ ...common, workload: 'frontend-noop', plugin: noopPluginPath(), logSink: () => {} });
-  }
+  const common = { upstream, controlPlane, workers: 1 };
+  const { noopPluginPath } = require('./lib/noop-plugin');
+  const { sidecar: s, message } =
+    kind === 'filter'
+      ? await startAppliedSidecar({ ...common, workload: 'frontend' }, revision)
+      : await startAppliedSidecar({ ...common, workload: 'frontend-noop', plugin: noopPluginPath() });
   process.on('message', (msg) => {
     if (msg === 'usage') {
       const { user, system } = process.cpuUsage();
@@ -163,80 +148,52 @@ for (let i = 0; i < total; i++) {
  * content-length (the sidecar buffers bodies, so they do).
  */
 async function openLoad(url, seconds, rate) {
-  const { hostname, port } = new URL(url);
-  const request = Buffer.from(`GET ${PATH} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n\r\n`);
   const total = Math.round(seconds * rate);
-  const sockets = await Promise.all(
-    Array.from(
-      { length: CONNECTIONS },
-      () =>
-        new Promise((resolve, reject) => {
-          const socket = net.connect({ host: hostname, port: Number(port), noDelay: true }, () => resolve(socket));
-          socket.once('error', reject);
-        }),
-    ),
-  );
+  const connections = await Promise.all(Array.from({ length: CONNECTIONS }, () => openConnection(url)));
   const times = [];
   const answeredAt = [];
   let overlapping = 0;
   let pacer;
   try {
     await new Promise((resolve, reject) => {
-      const idle = [];
+      const idle = [...connections];
       const waiting = [];
       let outstanding = 0;
-      const send = (conn, takenAt) => {
-        conn.takenAt = takenAt;
-        conn.socket.write(request);
+      let watchdog;
+      const fail = (message) => {
+        clearTimeout(watchdog);
+        reject(new Error(`${url}: ${message}`));
       };
-      const fail = (message) => reject(new Error(`${url}: ${message}`));
-      const watchdog = setTimeout(
-        () => fail(`${total - times.length} of ${total} answers missing`),
-        seconds * 1000 + 10_000,
-      );
-      for (const socket of sockets) {
-        const conn = { socket, takenAt: 0, buffered: Buffer.alloc(0) };
-        socket.on('error', (err) => fail(err.message));
-        socket.on('close', () => {
-          if (times.length < total) fail('a connection closed');
-        });
-        socket.on('data', (chunk) => {
-          const now = performance.now();
-          conn.buffered = conn.buffered.length ? Buffer.concat([conn.buffered, chunk]) : chunk;
-          const head = conn.buffered.indexOf('\r\n\r\n');
-          if (head < 0) return;
-          const headText = conn.buffered.toString('latin1', 0, head);
-          const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(headText);
-          if (!length) return fail(`an answer without content-length: ${headText.split('\r\n')[0]}`);
-          const end = head + 4 + Number(length[1]);
-          if (conn.buffered.length < end) return;
-          if (conn.buffered.length > end) return fail('more bytes than one answer');
-          if (!headText.startsWith('HTTP/1.1 200 ')) return fail(`answer ${headText.split('\r\n')[0]}`);
-          conn.buffered = Buffer.alloc(0);
-          times.push(now - conn.takenAt);
-          answeredAt.push(now);
-          outstanding--;
-          if (times.length === total) {
-            clearTimeout(watchdog);
-            resolve();
-          } else if (waiting.length) send(conn, waiting.shift());
-          else idle.push(conn);
-        });
-        idle.push(conn);
-      }
+      watchdog = setTimeout(() => fail(`${total - times.length} of ${total} answers missing`), seconds * 1000 + 10_000);
+      const send = (connection, takenAt) =>
+        connection.get(PATH).then(
+          ({ status, head }) => {
+            const now = performance.now();
+            if (status !== 200) return fail(`answer ${head.split('\r\n')[0]}`);
+            times.push(now - takenAt);
+            answeredAt.push(now);
+            outstanding--;
+            if (times.length === total) {
+              clearTimeout(watchdog);
+              resolve();
+            } else if (waiting.length) send(connection, waiting.shift());
+            else idle.push(connection);
+          },
+          (err) => fail(err.message),
+        );
       pacer = new Worker(PACER, { eval: true, workerData: { total, interval: 1000 / rate } });
       pacer.on('error', reject);
       pacer.on('message', () => {
         const now = performance.now();
         if (outstanding++ > 0) overlapping++;
-        const conn = idle.shift();
-        if (conn) send(conn, now);
+        const connection = idle.shift();
+        if (connection) send(connection, now);
         else waiting.push(now);
       });
     });
   } finally {
     await pacer?.terminate();
-    for (const socket of sockets) socket.destroy();
+    for (const connection of connections) connection.close();
   }
   times.sort((a, b) => a - b);
   const span = (answeredAt[answeredAt.length - 1] - answeredAt[0]) / 1000;

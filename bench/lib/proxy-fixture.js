@@ -3,6 +3,9 @@
 // tells a contended machine from a slow sidecar.
 const { readFileSync } = require('node:fs');
 const http = require('node:http');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..', '..');
 
 /** An upstream answering every request with one small JSON product; `served()` counts the requests. */
 async function startProductUpstream() {
@@ -67,6 +70,33 @@ async function runProxyInfra(startControlPlane, policies = 10) {
   process.send({ upstream: upstream.url, controlPlane: cp.url, revision });
 }
 
+/**
+ * A local sidecar (the built packages/filter) with `options` over these defaults: ephemeral listen and admin ports,
+ * namespace demo, logs dropped. With a `revision`, it resolves once the filter of every worker has logged that it
+ * applied it. Resolves with the sidecar and that log line without its prefix ('' without a revision).
+ */
+async function startAppliedSidecar(options, revision) {
+  const { startSidecar } = require(path.join(ROOT, 'packages/filter/dist'));
+  const workers = options.workers ?? 2;
+  let seen = 0;
+  let resolveApplied;
+  const applied = new Promise((resolve) => {
+    resolveApplied = resolve;
+  });
+  const sidecar = await startSidecar({
+    listen: '127.0.0.1:0',
+    admin: '127.0.0.1:0',
+    namespace: 'demo',
+    ...options,
+    logSink: (line) => {
+      if (revision !== undefined && line.includes(`applied revision ${revision}:`) && ++seen === workers) {
+        resolveApplied(line.replace(/^.*hfi: /, ''));
+      }
+    },
+  });
+  return { sidecar, message: revision === undefined ? '' : await applied };
+}
+
 /** How long this thread has waited for a CPU while runnable (Linux), in ms; NaN elsewhere. */
 function cpuWaitMs() {
   try {
@@ -76,4 +106,4 @@ function cpuWaitMs() {
   }
 }
 
-module.exports = { startProductUpstream, postNonMatchingPolicies, runProxyInfra, cpuWaitMs };
+module.exports = { startProductUpstream, postNonMatchingPolicies, runProxyInfra, startAppliedSidecar, cpuWaitMs };
