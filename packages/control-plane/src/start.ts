@@ -1,4 +1,4 @@
-import { HfiError } from '@hfi/core';
+import { HfiError, holdTickObjectShape } from '@hfi/core';
 import type { Logger } from 'pino';
 import { Expirer } from './expiry/expirer';
 import { buildApp } from './http/app';
@@ -56,6 +56,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   );
   const nodeStaleMs = positive('nodeStaleMs', options.nodeStaleMs ?? 60_000);
   const log = options.logger ?? createLogger(parseLogLevel(options.logLevel ?? 'info'));
+  // Before any load: keeps the server's nextTicks on V8's fast path (see holdTickObjectShape).
+  holdTickObjectShape();
 
   const store =
     typeof options.store === 'object' ? options.store : createStore(options.store ?? 'memory', { logger: log });

@@ -6,3 +6,4 @@ export * from './policy/read';
 export * from './policy/regex';
 export * from './policy/types';
 export * from './policy/validate';
+export * from './tick-object-shape';

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { HfiError } from '@hfi/core';
+import { HfiError, holdTickObjectShape } from '@hfi/core';
 import { Agent } from 'undici';
 import type { LogLevelName } from '../host/abi';
 import type { StreamInfo } from '../host/http-stream';
@@ -92,6 +92,8 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Starte
     }
   }
   const workers = options.workers ?? DEFAULT_WORKERS;
+  // Before any load: keeps the proxy's many nextTicks on V8's fast path (see holdTickObjectShape).
+  holdTickObjectShape();
   const sink = options.logSink ?? ((line: string) => process.stderr.write(`${line}\n`));
   const log = (level: LogRecord['level'], message: string) =>
     sink(formatLogRecord({ level, message, source: 'host', time: new Date(), worker: 0, prefix: '' }));
