@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { type HfiError, isHfiError, type Policy } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
@@ -313,6 +314,26 @@ describe('EtcdStore on a real etcd', () => {
     await store.close();
     expect((await rejection(store.list())).code).toBe('HFI_ERR_STORE_UNAVAILABLE');
     expect(await store.check()).toEqual({ ok: false, error: expect.stringMatching(/closed/) });
+  });
+
+  it('gives up a watch still waiting for its confirmation when closed, instead of holding its timer', async () => {
+    // Longer than this test may run: only close() can end the wait.
+    const store = new EtcdStore({
+      endpoints: [etcd.endpoint],
+      prefix: freshPrefix(),
+      logger: recordingLogger(),
+      opTimeoutMs: 120_000,
+    });
+    // A watch that etcd never confirms: the store's client hands back a watcher that stays silent.
+    const silent = Object.assign(new EventEmitter(), { cancel: async () => {} });
+    const builder = { prefix: () => builder, startRevision: () => builder, watcher: () => silent };
+    (store as unknown as { client: { watch(): unknown } }).client.watch = () => builder;
+    const started = store.start();
+    await eventually(async () => silent.listenerCount('connected') > 0, 'the store to wait for its watch');
+    await store.close();
+    const error = await rejection(started);
+    expect(error.code).toBe('HFI_ERR_STORE_UNAVAILABLE');
+    expect(error.message).toMatch(/failed to watch: the etcd store was closed/);
   });
 });
 

@@ -151,6 +151,8 @@ export class EtcdStore implements PolicyStore {
   private watcher: Watcher | undefined;
   private watchDown = false;
   private rewatchTimer: NodeJS.Timeout | undefined;
+  /** Rejects the watch confirmation openWatch is waiting for, while it waits. */
+  private abandonWatchConfirmation: ((reason: Error) => void) | undefined;
   private rewatching = false;
   /** Bad values already logged, key → mod_revision, so a bad entry is reported once and not on every list. */
   private readonly reported = new Map<string, string>();
@@ -204,6 +206,8 @@ export class EtcdStore implements PolicyStore {
     this.closed = true;
     this.listeners.clear();
     clearTimeout(this.rewatchTimer);
+    // A watch still waiting for etcd's confirmation would otherwise keep its timer, and the process, for opTimeoutMs.
+    this.abandonWatchConfirmation?.(new Error('the etcd store was closed'));
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher) await this.cancelWatcher(watcher);
@@ -491,6 +495,10 @@ export class EtcdStore implements PolicyStore {
           timedOut = true;
           reject(new Error(`no watch confirmation within ${this.opTimeoutMs} ms`));
         }, this.opTimeoutMs);
+        this.abandonWatchConfirmation = (reason) => {
+          clearTimeout(timer);
+          reject(reason);
+        };
         watcher.once('connected', () => {
           clearTimeout(timer);
           resolve();
@@ -507,6 +515,8 @@ export class EtcdStore implements PolicyStore {
         details: { endpoint: this.endpoint, operation: 'watch', reason: describe(err) },
         cause: err,
       });
+    } finally {
+      this.abandonWatchConfirmation = undefined;
     }
   }
 
