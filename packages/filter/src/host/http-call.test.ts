@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
 import { action, header, useTestPlugin } from './__tests__/harness';
+import { sendHttpCall } from './http-call';
+import { UndiciCall } from './undici-call';
 
 const h = useTestPlugin();
 
@@ -162,5 +165,52 @@ describe('proxy_http_call', () => {
     expect(done).toBeGreaterThan(messages.indexOf('on_done 1'));
     expect(messages.indexOf('on_delete 1')).toBeGreaterThan(done);
     expect(messages).not.toContain('root context did not call proxy_done in time; deleting it');
+  });
+});
+
+describe('sendHttpCall', () => {
+  // Why the shape matters is in undici-call.ts: a call shaped differently from the sidecar's upstream requests sent
+  // undici's and Node's hot stream functions back to unoptimised code when the watch's first answer came.
+  it("dispatches as the sidecar's upstream requests do: an UndiciCall handler and a flat header list", async () => {
+    const agent = new Agent();
+    const dispatched: { options: Dispatcher.DispatchOptions; handler: Dispatcher.DispatchHandler }[] = [];
+    const recording = {
+      dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+        dispatched.push({ options, handler });
+        return agent.dispatch(options, handler);
+      },
+    } as unknown as Dispatcher;
+    try {
+      const outcome = await sendHttpCall({
+        baseUrl,
+        headers: [
+          [':method', 'GET'],
+          [':path', '/shape'],
+          [':authority', 'shape-authority'],
+          ['x-from-plugin', '1'],
+          ['x-from-plugin', '2'],
+        ],
+        body: Buffer.alloc(0),
+        timeoutMs: 5000,
+        dispatcher: recording,
+        signal: new AbortController().signal,
+      });
+      expect(outcome.kind).toBe('response');
+      expect(dispatched).toHaveLength(1);
+      expect(dispatched[0].handler).toBeInstanceOf(UndiciCall);
+      // The key order of the sidecar's upstream options (exchange.ts, forward), so both make objects of one shape.
+      expect(Object.keys(dispatched[0].options)).toEqual(['origin', 'path', 'method', 'headers', 'body']);
+      expect(dispatched[0].options.headers).toEqual([
+        'x-from-plugin',
+        '1',
+        'x-from-plugin',
+        '2',
+        'host',
+        'shape-authority',
+      ]);
+      expect(seen.at(-1)).toMatchObject({ url: '/shape', host: 'shape-authority', fromPlugin: '1, 2' });
+    } finally {
+      await agent.close();
+    }
   });
 });

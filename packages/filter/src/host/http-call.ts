@@ -3,8 +3,10 @@
 // router (504 "upstream request timeout", 503 "upstream connect error ..."); only a reset after the response began
 // is a failure (a callback with zero headers).
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HeaderPair } from './pairs';
+import { isCallFailure, UndiciCall } from './undici-call';
 
 export interface HttpCallResponse {
   headers: HeaderPair[];
@@ -69,57 +71,75 @@ function requestPath(baseUrl: URL, path: string): string {
   return `${prefix}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
+function pairsOf(headers: IncomingHttpHeaders): HeaderPair[] {
+  const pairs: HeaderPair[] = [];
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string') pairs.push([key.toLowerCase(), value]);
+    else for (const v of value) pairs.push([key.toLowerCase(), v]);
+  }
+  return pairs;
+}
+
 export async function sendHttpCall(request: HttpCallRequest): Promise<HttpCallOutcome> {
-  const pseudo = new Map<string, string>();
-  const headers: Record<string, string | string[]> = {};
+  // Flat name/value list, as the sidecar's upstream requests give it (see undici-call.ts on why they must match).
+  const headers: string[] = [];
+  let authority = '';
+  let path = '/';
+  let method = 'GET';
   for (const [key, value] of request.headers) {
-    if (key.startsWith(':')) {
-      pseudo.set(key, value);
+    if (key.charCodeAt(0) === 58 /* ':' */) {
+      if (key === ':authority') authority = value;
+      else if (key === ':path') path = value;
+      else if (key === ':method') method = value;
       continue;
     }
-    const existing = headers[key];
-    headers[key] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+    headers.push(key, value);
   }
-  headers.host = pseudo.get(':authority') ?? '';
+  headers.push('host', authority);
   const baseUrl = new URL(request.baseUrl);
-  const timeout = request.timeoutMs > 0 ? AbortSignal.timeout(request.timeoutMs) : undefined;
-  const signal = timeout ? AbortSignal.any([request.signal, timeout]) : request.signal;
-  let headersReceived = false;
+  if (request.signal.aborted) return { kind: 'cancelled' };
+  const call = new UndiciCall(request.dispatcher, {
+    origin: baseUrl.origin,
+    path: requestPath(baseUrl, path),
+    method: method as Dispatcher.HttpMethod,
+    headers,
+    body: request.body.length > 0 ? request.body : undefined,
+  });
+  let timedOut = false;
+  const timer =
+    request.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          call.cancel();
+        }, request.timeoutMs)
+      : undefined;
+  // Like AbortSignal.timeout, the call's timeout alone does not keep the process alive.
+  timer?.unref();
+  const cancel = () => call.cancel();
+  request.signal.addEventListener('abort', cancel, { once: true });
+  let outcome: Awaited<typeof call.result>;
   try {
-    const res = await request.dispatcher.request({
-      origin: baseUrl.origin,
-      path: requestPath(baseUrl, pseudo.get(':path') ?? '/'),
-      method: (pseudo.get(':method') ?? 'GET') as Dispatcher.HttpMethod,
-      headers,
-      body: request.body.length > 0 ? request.body : undefined,
-      signal,
-    });
-    headersReceived = true;
-    const body = Buffer.from(await res.body.arrayBuffer());
-    const pairs: HeaderPair[] = [[':status', String(res.statusCode)]];
-    for (const [key, value] of Object.entries(res.headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) pairs.push([key.toLowerCase(), v]);
-    }
-    const trailers: HeaderPair[] = [];
-    for (const [key, value] of Object.entries(res.trailers ?? {})) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) trailers.push([key.toLowerCase(), v]);
-    }
-    return { kind: 'response', response: { headers: pairs, body, trailers } };
-  } catch (error) {
-    if (request.signal.aborted) return { kind: 'cancelled' };
-    if (timeout?.aborted) return { kind: 'response', response: routerLocalReply(504, 'upstream request timeout') };
-    if (headersReceived) return { kind: 'failure', reason: 'reset' };
-    const code = errorCode(error);
-    const reason =
-      code !== undefined && CONNECT_ERROR_CODES.has(code) ? 'connection failure' : 'connection termination';
-    return {
-      kind: 'response',
-      response: routerLocalReply(
-        503,
-        `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
-      ),
-    };
+    outcome = await call.result;
+  } finally {
+    clearTimeout(timer);
+    request.signal.removeEventListener('abort', cancel);
   }
+  if (!isCallFailure(outcome)) {
+    const pairs: HeaderPair[] = [[':status', String(outcome.statusCode)], ...pairsOf(outcome.headers)];
+    return { kind: 'response', response: { headers: pairs, body: outcome.body, trailers: pairsOf(outcome.trailers) } };
+  }
+  if (request.signal.aborted) return { kind: 'cancelled' };
+  if (timedOut) return { kind: 'response', response: routerLocalReply(504, 'upstream request timeout') };
+  if (outcome.kind === 'broken') return { kind: 'failure', reason: 'reset' };
+  const code = outcome.kind === 'unreachable' ? errorCode(outcome.error) : undefined;
+  const reason = code !== undefined && CONNECT_ERROR_CODES.has(code) ? 'connection failure' : 'connection termination';
+  return {
+    kind: 'response',
+    response: routerLocalReply(
+      503,
+      `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+    ),
+  };
 }

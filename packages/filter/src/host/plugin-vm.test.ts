@@ -138,6 +138,8 @@ describe('header maps', () => {
     expect(header(out, 'x-bad-level')).toBe('2');
     expect(header(out, 'x-bad-context')).toBe('2');
     expect(header(out, 'x-bad-map')).toBe('2');
+    // A bad name pointer, then a bad return slot.
+    expect(header(out, 'x-bad-header-pointer')).toBe('6,6');
     expect(header(out, 'x-bad-buffer')).toBe('2');
     expect(header(out, 'x-no-body')).toBe('1');
     expect(header(out, 'x-no-call-response')).toBe('2');

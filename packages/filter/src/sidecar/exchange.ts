@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Dispatcher } from 'undici';
 import type { HttpStream } from '../host/http-stream';
 import type { HeaderPair } from '../host/pairs';
-import { isUpstreamFailure, type UpstreamAnswer, UpstreamCall, type UpstreamFailure } from './upstream-call';
+import { type CallAnswer, type CallFailure, isCallFailure, UndiciCall } from '../host/undici-call';
 
 /** Connection-specific headers Envoy's HTTP/1 codec does not pass through. */
 const HOP_BY_HOP = new Set([
@@ -97,7 +97,7 @@ function noHealthyUpstream(): UpstreamResponse {
 
 /** The upstream call in flight for a downstream response (a property rather than a WeakMap entry per request). */
 const kUpstreamCall = Symbol('hfi.upstreamCall');
-type WithCall = ServerResponse & { [kUpstreamCall]?: UpstreamCall };
+type WithCall = ServerResponse & { [kUpstreamCall]?: UndiciCall };
 
 /** Cancels the upstream call of an exchange whose downstream went away; `this` is the ServerResponse. */
 function downstreamGone(this: WithCall): void {
@@ -188,7 +188,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   }
 }
 
-function forward(ctx: ExchangeContext, stream: HttpStream): UpstreamCall {
+function forward(ctx: ExchangeContext, stream: HttpStream): UndiciCall {
   // Flat name/value list, as undici takes it: repeated names stay repeated, in order.
   const outgoing: string[] = [];
   let authority: string | undefined;
@@ -210,7 +210,7 @@ function forward(ctx: ExchangeContext, stream: HttpStream): UpstreamCall {
   if (body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH') {
     outgoing.push('content-length', String(body.length));
   }
-  return new UpstreamCall(
+  return new UndiciCall(
     ctx.dispatcher,
     {
       origin: ctx.upstream.origin,
@@ -233,12 +233,8 @@ function pairsOf(headers: IncomingHttpHeaders, into: HeaderPair[], skipHopByHop:
   return into;
 }
 
-function responseOf(
-  ctx: ExchangeContext,
-  call: UpstreamCall,
-  outcome: UpstreamAnswer | UpstreamFailure,
-): UpstreamResponse {
-  if (isUpstreamFailure(outcome)) {
+function responseOf(ctx: ExchangeContext, call: UndiciCall, outcome: CallAnswer | CallFailure): UpstreamResponse {
+  if (isCallFailure(outcome)) {
     // Broken off after its headers (Envoy then resets the downstream stream too), or cancelled as the downstream left.
     if (outcome.kind !== 'unreachable') throw new Aborted();
     ctx.log('warn', `local sidecar: upstream ${ctx.upstream.origin} unreachable: ${outcome.error.message}`);

@@ -390,6 +390,14 @@ export function proxy_on_request_headers(context: u32, headers: u32, endOfStream
     setHeader(REQUEST_HEADERS, "x-bad-level", proxy_log(9, changetype<usize>(utf8("x")), 1).toString());
     setHeader(REQUEST_HEADERS, "x-bad-context", proxy_set_effective_context(99999).toString());
     setHeader(REQUEST_HEADERS, "x-bad-map", headerStatus(42, ":path").toString());
+    const path = utf8(":path");
+    setHeader(
+      REQUEST_HEADERS,
+      "x-bad-header-pointer",
+      proxy_get_header_map_value(REQUEST_HEADERS, 0xfffffff0, 100, RET_PTR, RET_SIZE).toString() +
+        "," +
+        proxy_get_header_map_value(REQUEST_HEADERS, changetype<usize>(path), path.byteLength, 0xfffffff0, RET_SIZE).toString(),
+    );
     setHeader(REQUEST_HEADERS, "x-bad-buffer", proxy_get_buffer_bytes(42, 0, 10, RET_PTR, RET_SIZE).toString());
     setHeader(REQUEST_HEADERS, "x-no-body", proxy_get_buffer_bytes(REQUEST_BODY, 0, 10, RET_PTR, RET_SIZE).toString());
     setHeader(REQUEST_HEADERS, "x-no-call-response", headerStatus(CALL_RESPONSE_HEADERS, ":status").toString());

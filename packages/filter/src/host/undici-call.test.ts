@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { isUpstreamFailure, type UpstreamAnswer, UpstreamCall } from './upstream-call';
+import { type CallAnswer, isCallFailure, UndiciCall } from './undici-call';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -24,11 +24,11 @@ afterAll(async () => {
   server.close();
 });
 
-function call(path = '/'): UpstreamCall {
-  return new UpstreamCall(dispatcher, { origin, path, method: 'GET', headers: { 'x-test': 'yes' } });
+function call(path = '/'): UndiciCall {
+  return new UndiciCall(dispatcher, { origin, path, method: 'GET', headers: { 'x-test': 'yes' } });
 }
 
-describe('UpstreamCall', () => {
+describe('UndiciCall', () => {
   it('collects the status, headers (a repeated one as a list), a body sent in chunks, and trailers', async () => {
     let seen: IncomingMessage | undefined;
     handler = (req, res) => {
@@ -45,8 +45,8 @@ describe('UpstreamCall', () => {
       });
     };
     const outcome = await call('/items?x=1').result;
-    expect(isUpstreamFailure(outcome)).toBe(false);
-    const answer = outcome as UpstreamAnswer;
+    expect(isCallFailure(outcome)).toBe(false);
+    const answer = outcome as CallAnswer;
     expect(answer.statusCode).toBe(201);
     expect(answer.headers['x-multi']).toEqual(['a', 'b']);
     expect(answer.body.toString()).toBe('hello');
@@ -62,7 +62,7 @@ describe('UpstreamCall', () => {
     const deadOrigin = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     closed.close();
     await once(closed, 'close');
-    const outcome = await new UpstreamCall(dispatcher, { origin: deadOrigin, path: '/', method: 'GET' }).result;
+    const outcome = await new UndiciCall(dispatcher, { origin: deadOrigin, path: '/', method: 'GET' }).result;
     expect(outcome).toMatchObject({ kind: 'unreachable', error: { code: 'ECONNREFUSED' } });
   });
 
@@ -115,7 +115,7 @@ describe('UpstreamCall', () => {
     const agent = new Agent({ keepAliveTimeout: 1000, connections: 1 });
     try {
       for (let i = 0; i < 3; i++) {
-        const upstream = new UpstreamCall(agent, { origin, path: '/', method: 'GET', headers: [] }, () =>
+        const upstream = new UndiciCall(agent, { origin, path: '/', method: 'GET', headers: [] }, () =>
           seenAtWrite.push(received),
         );
         expect(await upstream.result).toMatchObject({ statusCode: 200 });

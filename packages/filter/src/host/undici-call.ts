@@ -1,32 +1,36 @@
-// One request to the upstream, its response collected whole. Built on undici's dispatch handler rather than
-// `request()`: no body stream, async iterator or AbortSignal per request, which is a good part of the proxy's
-// per-request CPU, and under load that CPU is what makes paused streams resume late.
+// One request through undici, its response collected whole: the sidecar's upstream requests and the plugin's HTTP
+// calls (the filter's watch) both go through this class. Built on undici's dispatch handler rather than `request()`:
+// no body stream, async iterator or AbortSignal per request, which is a good part of the proxy's per-request CPU, and
+// under load that CPU is what makes paused streams resume late. One class for both matters too: V8 optimises
+// undici's parser and Node's stream code for the objects it has seen there, and a watch answer that brought other
+// handler and stream classes (as `request()` did, every 25 s) sent about 30 of those hot functions back to
+// unoptimised code at once.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 
-export interface UpstreamAnswer {
+export interface CallAnswer {
   statusCode: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
   trailers: IncomingHttpHeaders;
 }
 
-/** Why an upstream call ended without a response. */
-export type UpstreamFailure =
+/** Why a call ended without a response. */
+export type CallFailure =
   /** Before the response began (connect refused, reset, timeout): Envoy's router answers 503. */
   | { kind: 'unreachable'; error: Error }
   /** After the response began: Envoy resets the downstream stream. */
   | { kind: 'broken'; error: Error }
-  /** `cancel()` was called (the downstream went away). */
+  /** `cancel()` was called (the downstream went away, the call timed out, the VM closed). */
   | { kind: 'cancelled' };
 
-export class UpstreamCall implements Dispatcher.DispatchHandler {
+export class UndiciCall implements Dispatcher.DispatchHandler {
   /** Resolves with the response, or with why there is none; never rejects. */
-  readonly result: Promise<UpstreamAnswer | UpstreamFailure>;
+  readonly result: Promise<CallAnswer | CallFailure>;
   /** Date.now() when the call was made (for x-envoy-upstream-service-time). */
   readonly startedAt = Date.now();
-  private finish!: (outcome: UpstreamAnswer | UpstreamFailure) => void;
+  private finish!: (outcome: CallAnswer | CallFailure) => void;
   private controller?: Dispatcher.DispatchController;
   private cancelled = false;
   private started = false;
@@ -54,17 +58,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Aborts the call (at once, or as soon as undici starts it). */
+  /** Aborts the call (at once, or as soon as undici starts it); its result is then `{ kind: 'cancelled' }`. */
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.controller?.abort(new Error('the downstream went away'));
+    this.controller?.abort(new Error('the call was cancelled'));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.beforeWrite?.();
     this.controller = controller;
-    if (this.cancelled) controller.abort(new Error('the downstream went away'));
+    if (this.cancelled) controller.abort(new Error('the call was cancelled'));
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -89,6 +93,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 }
 
-export function isUpstreamFailure(outcome: UpstreamAnswer | UpstreamFailure): outcome is UpstreamFailure {
+export function isCallFailure(outcome: CallAnswer | CallFailure): outcome is CallFailure {
   return 'kind' in outcome;
 }
