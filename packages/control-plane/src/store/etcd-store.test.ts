@@ -1,5 +1,7 @@
-import { EventEmitter } from 'node:events';
+import { fork } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
+import { resolve } from 'node:path';
 import { type HfiError, isHfiError, type Policy } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
 import { type StartedEtcd, startEtcd } from '../testing/etcd';
@@ -434,6 +436,49 @@ describe('EtcdStore when etcd is unreachable', () => {
     } finally {
       await store.close();
       await writer.close();
+      await etcd.stop();
+    }
+  });
+
+  it('lets its process exit at once after close(), though the etcd client was waiting to reconnect its watch', async () => {
+    // A process of its own (the built dist), as only a process's exit shows a timer left holding it open. While etcd
+    // is cut off, the client's watch retries with a growing backoff; patches/etcd3 keeps that wait from holding the
+    // process after close(), which it did for up to the whole interval (here maxBackoffMs, 20 s).
+    const etcd = await startEtcd();
+    const relay = await startRelay(etcd.endpoint);
+    const child = fork(
+      '-e',
+      [
+        `const { EtcdStore } = require(${JSON.stringify(resolve(__dirname, '../../dist/store/etcd-store.js'))});
+        const quiet = { info() {}, warn() {} };
+        const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 2000, maxBackoffMs: 20000 });
+        store.start().then(() => process.send('started'));
+        process.on('message', async () => {
+          await store.close();
+          process.send(process.getActiveResourcesInfo(), () => process.disconnect());
+        });`,
+        relay.endpoint,
+      ],
+      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    const exited = once(child, 'exit');
+    try {
+      const [started] = await once(child, 'message');
+      expect(started).toBe('started');
+      relay.cut();
+      // Long enough for several failed reconnects: the backoff has doubled to over a second.
+      await new Promise((r) => setTimeout(r, 2500));
+      child.send('close');
+      // What still holds the process right after close(): no timer may be among it.
+      const [holding] = await once(child, 'message');
+      const closedAt = Date.now();
+      expect((holding as string[]).filter((resource) => resource === 'Timeout')).toEqual([]);
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(Date.now() - closedAt).toBeLessThan(1000);
+    } finally {
+      child.kill();
+      await relay.close();
       await etcd.stop();
     }
   });
