@@ -3,8 +3,8 @@
 // regex's literal prefix before running it, and looks each header name up once per request; the values here sit
 // around those edges (7, 8, 9 bytes; shared prefixes; multi-byte characters; repeated headers; query strings) so
 // that a shortcut that rejects a rule the full check would accept shows up as a disagreement. Half the rule sets
-// match on no header at all, which the filter serves by reading :method and :path alone instead of the whole map,
-// and a quarter on no method either, where it reads :path alone.
+// match on no header at all, which the filter serves by reading :path alone instead of the whole map, then :method
+// only when a rule's quick test passes on the path; a quarter match on no method either.
 
 import { findMatchingRule, type Policy } from '@hfi/core';
 import { answerTo, CannedControlPlane, Random, startVm, type TestVm } from './__tests__/harness';
