@@ -158,21 +158,19 @@ function fetchRequestValue(key: ArrayBuffer, inSecond: bool): bool {
 }
 
 /**
- * Loads only :path, and :method when `withMethod`, into `view`, for rules that match no other header: one or two
- * small reads cost the host much less than serialising the whole map. False when unavailable (then the whole map
- * may still be read).
+ * Loads only :path into `view`, for rules that match no other header: one small read costs the host much less than
+ * serialising the whole map. False when unavailable or absent (then the whole map may still be read).
  */
-export function loadMethodAndPath(view: RequestView, withMethod: bool): bool {
-  let methodPtr: usize = 0;
-  let methodLen: i32 = -1;
-  if (withMethod) {
-    if (!fetchRequestValue(METHOD_KEY, false)) return false;
-    methodPtr = valuePtr;
-    methodLen = valueLen;
-  }
-  if (!fetchRequestValue(PATH_KEY, true)) return false;
-  if (methodLen < 0 && valueLen < 0) return false;
-  view.loadMethodAndPath(methodPtr, methodLen, valuePtr, valueLen);
+export function loadPath(view: RequestView): bool {
+  if (!fetchRequestValue(PATH_KEY, true) || valueLen < 0) return false;
+  view.loadPath(valuePtr, valueLen);
+  return true;
+}
+
+/** Adds :method to a view loadPath filled, read into the other scratch region so that :path stays where it is. */
+export function loadMethod(view: RequestView): bool {
+  if (!fetchRequestValue(METHOD_KEY, false)) return false;
+  view.addMethod(valuePtr, valueLen);
   return true;
 }
 

@@ -65,22 +65,24 @@ export class RequestView {
   }
 
   /**
-   * Loads just the values of :method and :path, each at its own address (length -1: absent), for rules that match
-   * no other header: offsets are then addresses (base 0) and the view holds no header pairs.
+   * Loads just the value of :path, at its own address, for rules that match no other header: offsets are then
+   * addresses (base 0) and the view holds no header pairs. :method may follow with addMethod.
    */
-  loadMethodAndPath(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): void {
+  loadPath(pathPtr: usize, pathLen: i32): void {
     this.clear(0);
-    if (methodLen >= 0) {
-      unchecked((this.valueOff[0] = <i32>methodPtr));
-      unchecked((this.valueLen[0] = methodLen));
-      this.methodIndex = 0;
-    }
-    if (pathLen >= 0) {
-      unchecked((this.valueOff[1] = <i32>pathPtr));
-      unchecked((this.valueLen[1] = pathLen));
-      this.pathIndex = 1;
-    }
+    unchecked((this.valueOff[1] = <i32>pathPtr));
+    unchecked((this.valueLen[1] = pathLen));
+    this.pathIndex = 1;
     this.takeWords();
+  }
+
+  /** Adds :method's value, at its own address (length -1: absent), to a view loadPath filled. */
+  addMethod(methodPtr: usize, methodLen: i32): void {
+    if (methodLen < 0) return;
+    unchecked((this.valueOff[0] = <i32>methodPtr));
+    unchecked((this.valueLen[0] = methodLen));
+    this.methodIndex = 0;
+    this.methodWord = wordOf(methodPtr, methodLen);
   }
 
   /** An empty view over `base`, for a new request. */

@@ -21,7 +21,8 @@ import {
   getProperty,
   httpCall,
   incrementMetric,
-  loadMethodAndPath,
+  loadMethod,
+  loadPath,
   loadRequestHeaders,
   nowMs,
   nowNanos,
@@ -390,10 +391,10 @@ export class HfiRoot extends RootContext {
     if (this.methodAndPathOnly) {
       // :path alone first: when no rule's quick test passes on it, the request is decided without reading :method,
       // one host call instead of two on the usual request, which matches nothing.
-      loaded = loadMethodAndPath(view, false);
+      loaded = loadPath(view);
       if (loaded && this.matchesMethod) {
         if (!pathMayMatch(quick, rules.length, view.pathWord)) return FilterHeadersStatusValues.Continue;
-        loaded = loadMethodAndPath(view, true);
+        loaded = loadMethod(view);
       }
     }
     if (!loaded && !loadRequestHeaders(view)) return FilterHeadersStatusValues.Continue;

@@ -3,10 +3,9 @@
 // router (504 "upstream request timeout", 503 "upstream connect error ..."); only a reset after the response began
 // is a failure (a callback with zero headers).
 
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HeaderPair } from './pairs';
-import { isCallFailure, UndiciCall } from './undici-call';
+import { appendPairs, isCallFailure, UndiciCall } from './undici-call';
 
 export interface HttpCallResponse {
   headers: HeaderPair[];
@@ -71,17 +70,6 @@ function requestPath(baseUrl: URL, path: string): string {
   return `${prefix}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-function pairsOf(headers: IncomingHttpHeaders): HeaderPair[] {
-  const pairs: HeaderPair[] = [];
-  for (const key in headers) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    if (typeof value === 'string') pairs.push([key.toLowerCase(), value]);
-    else for (const v of value) pairs.push([key.toLowerCase(), v]);
-  }
-  return pairs;
-}
-
 export async function sendHttpCall(request: HttpCallRequest): Promise<HttpCallOutcome> {
   // Flat name/value list, as the sidecar's upstream requests give it (see undici-call.ts on why they must match).
   const headers: string[] = [];
@@ -127,8 +115,8 @@ export async function sendHttpCall(request: HttpCallRequest): Promise<HttpCallOu
     request.signal.removeEventListener('abort', cancel);
   }
   if (!isCallFailure(outcome)) {
-    const pairs: HeaderPair[] = [[':status', String(outcome.statusCode)], ...pairsOf(outcome.headers)];
-    return { kind: 'response', response: { headers: pairs, body: outcome.body, trailers: pairsOf(outcome.trailers) } };
+    const headers = appendPairs(outcome.headers, [[':status', String(outcome.statusCode)]]);
+    return { kind: 'response', response: { headers, body: outcome.body, trailers: appendPairs(outcome.trailers, []) } };
   }
   if (request.signal.aborted) return { kind: 'cancelled' };
   if (timedOut) return { kind: 'response', response: routerLocalReply(504, 'upstream request timeout') };

@@ -8,6 +8,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { HeaderPair } from './pairs';
 
 export interface CallAnswer {
   statusCode: number;
@@ -95,4 +96,22 @@ export class UndiciCall implements Dispatcher.DispatchHandler {
 
 export function isCallFailure(outcome: CallAnswer | CallFailure): outcome is CallFailure {
   return 'kind' in outcome;
+}
+
+/**
+ * Appends an answer's headers (or trailers) to `into` as pairs, a repeated name once per value, leaving out the names
+ * in `skip`. undici hands them over with lowercase names already.
+ */
+export function appendPairs(
+  headers: IncomingHttpHeaders,
+  into: HeaderPair[],
+  skip?: ReadonlySet<string>,
+): HeaderPair[] {
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || skip?.has(key)) continue;
+    if (typeof value === 'string') into.push([key, value]);
+    else for (const v of value) into.push([key, v]);
+  }
+  return into;
 }

@@ -5,11 +5,11 @@
 // (end_of_stream true), a sequence Envoy also produces when a body arrives in one piece.
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HttpStream } from '../host/http-stream';
 import type { HeaderPair } from '../host/pairs';
-import { type CallAnswer, type CallFailure, isCallFailure, UndiciCall } from '../host/undici-call';
+import { appendPairs, type CallAnswer, type CallFailure, isCallFailure, UndiciCall } from '../host/undici-call';
 
 /** Connection-specific headers Envoy's HTTP/1 codec does not pass through. */
 const HOP_BY_HOP = new Set([
@@ -223,16 +223,6 @@ function forward(ctx: ExchangeContext, stream: HttpStream): UndiciCall {
   );
 }
 
-function pairsOf(headers: IncomingHttpHeaders, into: HeaderPair[], skipHopByHop: boolean): HeaderPair[] {
-  for (const key in headers) {
-    const value = headers[key];
-    if (value === undefined || (skipHopByHop && HOP_BY_HOP.has(key))) continue;
-    if (typeof value === 'string') into.push([key, value]);
-    else for (const v of value) into.push([key, v]);
-  }
-  return into;
-}
-
 function responseOf(ctx: ExchangeContext, call: UndiciCall, outcome: CallAnswer | CallFailure): UpstreamResponse {
   if (isCallFailure(outcome)) {
     // Broken off after its headers (Envoy then resets the downstream stream too), or cancelled as the downstream left.
@@ -240,9 +230,9 @@ function responseOf(ctx: ExchangeContext, call: UndiciCall, outcome: CallAnswer 
     ctx.log('warn', `local sidecar: upstream ${ctx.upstream.origin} unreachable: ${outcome.error.message}`);
     return noHealthyUpstream();
   }
-  const headers = pairsOf(outcome.headers, [[':status', String(outcome.statusCode)]], true);
+  const headers = appendPairs(outcome.headers, [[':status', String(outcome.statusCode)]], HOP_BY_HOP);
   headers.push(['x-envoy-upstream-service-time', String(Date.now() - call.startedAt)]);
-  return { headers, body: outcome.body, trailers: pairsOf(outcome.trailers, [], false) };
+  return { headers, body: outcome.body, trailers: appendPairs(outcome.trailers, []) };
 }
 
 function writeResponse(
