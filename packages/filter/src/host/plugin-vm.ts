@@ -261,7 +261,7 @@ export class PluginVm implements AsyncDisposable {
   /** A new HTTP stream context; its callbacks are made as the stream's methods are called. */
   newStream(info: StreamInfo = {}): HttpStream {
     if (this.closing) throw new HfiError('HFI_ERR_INTERNAL', 'The plugin VM is closed');
-    this.runDueTicks();
+    if (this.callDepth === 0) this.tickTimers.poll(1);
     const stream = new HttpStream(this.streamHost, this.nextContextId++, info);
     this.streams.set(stream.contextId, stream);
     return stream;

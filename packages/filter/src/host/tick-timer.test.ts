@@ -164,6 +164,34 @@ describe('TickTimer on a fake clock', () => {
     expect(ticks).toEqual([1012, 1016]);
   });
 
+  it('poll() leaves a tick far beyond the last clock reading to its timer, reading the clock at one call in 64', () => {
+    const { fake, timers, timer, ticks } = setup();
+    const now = jest.spyOn(fake, 'now');
+    timer.setPeriod(1000); // armed at 1000 (a clock reading), due at 2000
+    fake.time = 2500; // due, and the loop too busy for the timer to fire
+    now.mockClear();
+    let calls = 0;
+    while (ticks.length === 0 && calls < 200) {
+      timers.poll(1);
+      calls++;
+    }
+    expect(calls).toBe(64);
+    expect(ticks).toEqual([2500]);
+    // The clock was read once to look, once more to re-arm from the end of on_tick: not at every call.
+    expect(now.mock.calls.length).toBeLessThanOrEqual(3);
+  });
+
+  it('poll(1) looks at once at a tick due within 50 ms of the last clock reading', () => {
+    const { fake, timers, timer, ticks } = setup();
+    timer.setPeriod(40);
+    fake.time = 1039;
+    timers.poll(1);
+    expect(ticks).toEqual([]);
+    fake.time = 1041;
+    timers.poll(1);
+    expect(ticks).toEqual([1041]);
+  });
+
   it('stop() disarms it for good', () => {
     const { fake, timers, timer, ticks } = setup();
     timer.setPeriod(5);

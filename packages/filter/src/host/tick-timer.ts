@@ -4,9 +4,9 @@
 // sidecar) share one event loop, and the timer keeps an absolute due time to make up for them:
 // - Node checks timers once per loop iteration, after all the I/O callbacks of the previous one; under load (the
 //   other streams the loop proxies) a due tick waits for all of them. The VMs therefore run the due ticks of the
-//   loop themselves as they are driven through callbacks (`TickTimers.poll`, and `runDue` where it matters most),
-//   as an Envoy worker, which has a thread of its own, would have run its timer while the other workers' traffic
-//   was handled.
+//   loop themselves as they are driven through callbacks (`TickTimers.poll`: at every new stream and upstream
+//   dispatch, at one VM callback in four), as an Envoy worker, which has a thread of its own, would have run its
+//   timer while the other workers' traffic was handled.
 // - Node arms a timer from the loop's cached time, so it can fire before the period has passed; the timer then waits
 //   out the rest instead of ticking early.
 
@@ -32,6 +32,13 @@ export const nodeTimers: TimerApi = {
 };
 
 const POLL_EVERY = 4;
+/**
+ * A due time at least this far beyond the last clock reading is left to the Node timer, and poll() reads the clock
+ * only at one call in FAR_POLL_EVERY: a plugin that keeps a long timer armed (a watch's answer deadline) would
+ * otherwise pay a clock read on every callback of every request for a tick that is seconds away.
+ */
+const FAR_MS = 50;
+const FAR_POLL_EVERY = 64;
 
 /** The tick timers that share one event loop. */
 export class TickTimers {
@@ -43,6 +50,9 @@ export class TickTimers {
   /** The earliest due time of the armed timers; NaN once a timer changed, until runDue looks again. */
   private earliest = Number.POSITIVE_INFINITY;
   private polls = 0;
+  /** The clock at its last reading here (runDue, or a timer armed), and the polls since then while due is far. */
+  private lastNow = Number.NEGATIVE_INFINITY;
+  private farPolls = 0;
 
   constructor(readonly api: TimerApi = nodeTimers) {}
 
@@ -50,12 +60,10 @@ export class TickTimers {
   runDue(): void {
     if (this.armed.size === 0) return;
     const now = this.api.now();
-    // Called before every VM callback: the usual answer, nothing due, must cost a compare.
-    if (Number.isNaN(this.earliest)) {
-      let earliest = Number.POSITIVE_INFINITY;
-      for (const timer of this.armed) earliest = Math.min(earliest, timer.dueAt ?? Number.POSITIVE_INFINITY);
-      this.earliest = earliest;
-    }
+    this.lastNow = now;
+    this.farPolls = 0;
+    // The usual answer, nothing due, must cost a compare.
+    if (Number.isNaN(this.earliest)) this.earliest = this.findEarliest();
     if (now < this.earliest) return;
     const due: TickTimer[] = [];
     for (const timer of this.armed) if (timer.isDue(now)) due.push(timer);
@@ -64,19 +72,32 @@ export class TickTimers {
   }
 
   /**
-   * runDue at one call in POLL_EVERY: for the VMs' stream callbacks, several per request, where reading the clock
-   * each time is a measurable share of a request. Under load the callbacks come far more often than ticks matter.
+   * runDue for the hot paths (every VM callback, every new request), where reading the clock each time is a
+   * measurable share of a request: at one call in `every` while the earliest due time is within FAR_MS of the last
+   * reading, at one call in FAR_POLL_EVERY beyond that. Under load the calls come far more often than ticks matter;
+   * without load the Node timer fires on time by itself.
    */
-  poll(): void {
-    if (this.armed.size === 0 || ++this.polls % POLL_EVERY !== 0) return;
+  poll(every: number = POLL_EVERY): void {
+    if (this.armed.size === 0) return;
+    if (Number.isNaN(this.earliest)) this.earliest = this.findEarliest();
+    if (this.earliest - this.lastNow >= FAR_MS) {
+      if (++this.farPolls < FAR_POLL_EVERY) return;
+    } else if (++this.polls % every !== 0) return;
     this.runDue();
   }
 
-  /** @internal */
-  track(timer: TickTimer, armed: boolean): void {
+  /** @internal `now` is the clock reading an armed timer took its due time from. */
+  track(timer: TickTimer, armed: boolean, now?: number): void {
     if (armed) this.armed.add(timer);
     else this.armed.delete(timer);
+    if (now !== undefined) this.lastNow = now;
     this.earliest = Number.NaN;
+  }
+
+  private findEarliest(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const timer of this.armed) earliest = Math.min(earliest, timer.dueAt ?? Number.POSITIVE_INFINITY);
+    return earliest;
   }
 }
 
@@ -137,10 +158,10 @@ export class TickTimer {
   }
 
   private arm(): void {
-    const api = this.timers.api;
-    this.due = api.now() + this.period;
+    const now = this.timers.api.now();
+    this.due = now + this.period;
     this.schedule(this.period);
-    this.timers.track(this, true);
+    this.timers.track(this, true, now);
   }
 
   private schedule(ms: number): void {
