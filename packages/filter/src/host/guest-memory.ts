@@ -60,7 +60,13 @@ export class GuestMemory {
   }
 
   writeU32(ptr: number, value: number): void {
-    this.span(ptr, 4).writeUInt32LE(value >>> 0, ptr >>> 0);
+    const at = ptr >>> 0;
+    const whole = this.span(at, 4);
+    // Byte stores (a Uint8Array keeps the low 8 bits): writeUInt32LE validates its arguments again on every call.
+    whole[at] = value;
+    whole[at + 1] = value >>> 8;
+    whole[at + 2] = value >>> 16;
+    whole[at + 3] = value >>> 24;
   }
 
   writeU64(ptr: number, value: bigint): void {

@@ -121,12 +121,13 @@ function mapValue(map: HeaderPair[], name: string): string | undefined {
   return undefined;
 }
 
-/** Longest value sized and copied in JS; longer ones go to Node's native encoder, which is faster past that. */
+/** Longest ASCII value copied in JS; longer ones go to Node's native encoder, which is faster past that. */
 const MAX_JS_COPY = 128;
 
 /**
- * Writes one string (UTF-8) into guest memory; reused, as returnWritten uses it synchronously. A short ASCII value
- * (most header values) is sized and copied in JS: each call into Node's native encoder costs more than the copy.
+ * Writes one string (UTF-8) into guest memory; reused, as returnWritten uses it synchronously. Its UTF-8 size comes
+ * from Node's byte count (a fast call, cheaper than a scan in JS); a size equal to the length means ASCII, and a
+ * short ASCII value (most header values) is then copied in JS: each call into Node's native encoder costs more.
  */
 const stringWriter = {
   value: '',
@@ -134,13 +135,9 @@ const stringWriter = {
   /** Takes `value` and returns its UTF-8 size. */
   set(value: string): number {
     this.value = value;
-    this.ascii = false;
-    if (value.length <= MAX_JS_COPY) {
-      let i = 0;
-      while (i < value.length && value.charCodeAt(i) < 0x80) i++;
-      this.ascii = i === value.length;
-    }
-    return this.ascii ? value.length : Buffer.byteLength(value, 'utf8');
+    const size = Buffer.byteLength(value, 'utf8');
+    this.ascii = size === value.length && size <= MAX_JS_COPY;
+    return size;
   },
   write(out: Buffer, at: number): void {
     const value = this.value;
@@ -163,19 +160,34 @@ const MAX_KEPT_NAMES = 256;
  * Node's native code. The bytes are compared every time, so a name rewritten at the same address is read anew.
  */
 class HeaderNames {
-  private readonly byAddress = new Map<number, { bytes: Uint8Array; name: string }>();
+  private readonly byAddress = new Map<number, KeptName>();
+  /** The name found last: a plugin that reads one header per request finds it here without a map lookup. */
+  private last: KeptName = { ptr: -1, bytes: new Uint8Array(0), name: '' };
 
   at(memory: GuestMemory, ptr: number, size: number): string {
+    const last = this.last;
+    if (last.ptr === ptr && last.bytes.length === size && memory.holds(ptr, last.bytes)) return last.name;
     const kept = this.byAddress.get(ptr);
-    if (kept !== undefined && kept.bytes.length === size && memory.holds(ptr, kept.bytes)) return kept.name;
+    if (kept !== undefined && kept.bytes.length === size && memory.holds(ptr, kept.bytes)) {
+      this.last = kept;
+      return kept.name;
+    }
     const bytes = memory.bytes(ptr, size);
     const name = lower(bytes.toString('utf8'));
     if (size <= MAX_KEPT_NAME) {
       if (this.byAddress.size >= MAX_KEPT_NAMES) this.byAddress.clear();
-      this.byAddress.set(ptr, { bytes, name });
+      const entry = { ptr, bytes, name };
+      this.byAddress.set(ptr, entry);
+      this.last = entry;
     }
     return name;
   }
+}
+
+interface KeptName {
+  ptr: number;
+  bytes: Uint8Array;
+  name: string;
 }
 
 function replaceValue(map: HeaderPair[], key: string, value: string): void {
