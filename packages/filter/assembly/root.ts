@@ -506,12 +506,13 @@ export class HfiRoot extends RootContext {
     continueRequest();
   }
 
+  // Called for every stream, nearly always with nothing held: the size test spares the usual one a hash lookup.
   isPaused(contextId: u32): bool {
-    return this.pending.has(contextId);
+    return this.pending.size > 0 && this.pending.has(contextId);
   }
 
   forget(contextId: u32): void {
-    if (this.pending.has(contextId)) this.pending.delete(contextId);
+    if (this.pending.size > 0 && this.pending.has(contextId)) this.pending.delete(contextId);
   }
 
   onDone(): bool {

@@ -85,5 +85,5 @@ export function deleteContext(context_id: u32): void {
     return;
   }
   forget(context_id);
-  if (streamRoots.has(context_id)) streamRoots.delete(context_id);
+  if (streamRoots.size > 0 && streamRoots.has(context_id)) streamRoots.delete(context_id);
 }
