@@ -19,7 +19,9 @@
 // hits both members of a pair alike. Each pair gives one filter/no-op ratio per measure; each verdict uses the
 // median pair ratio of p50, with a distribution-free confidence interval of that median, and the tables show
 // min–max over the pairs. Short runs make more pairs in the same time (autocannon ends a run at its next sample
-// tick, so the sample interval is 50 ms, not 1 s).
+// tick, so the sample interval is 50 ms, not 1 s). The pairs are split among three pairs of sidecar processes,
+// started afresh one after the other: what V8 makes of the same code (what it inlines, where the code lands) differs
+// between processes by about as much as the filter costs, and pairing runs cannot cancel that.
 // In both phases latency percentiles come from every response's own time (autocannon's histogram keeps whole
 // milliseconds only).
 // Sidecar CPU per request = the sidecar process's user+system CPU time during a run / the requests the upstream got.
@@ -38,11 +40,13 @@ const { cpuWaitMs, runProxyInfra, startAppliedSidecar } = require('./lib/proxy-f
 const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
 const PATH = '/api/products/OLJCESPC7Z';
+/** Fresh (no-op, filter) sidecar processes, one after the other; the pairs of runs are split evenly among them. */
+const SIDECAR_PAIRS = QUICK ? 1 : 3;
 const PAIRS = QUICK ? 6 : 30;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
 const CONNECTIONS = 10;
-const OPEN_PAIRS = QUICK ? 5 : 16;
+const OPEN_PAIRS = QUICK ? 5 : 18;
 const OPEN_WARMUP_SECONDS = QUICK ? 0.5 : 1;
 /** The open-loop rate, as a share of the no-op sidecar's closed-loop throughput, rounded to a multiple of this. */
 const OPEN_RATE_SHARE = 0.25;
@@ -296,6 +300,12 @@ function report(label, pairs, direct) {
       : `not settled by this run: the interval straddles +${TARGET_P50_PERCENT}%`;
   console.log('');
   console.log(`p50 filter/no-op per pair, in run order: ${p50.values.map((r) => r.toFixed(3)).join(' ')}`);
+  if (SIDECAR_PAIRS > 1) {
+    const perProcesses = Array.from({ length: SIDECAR_PAIRS }, (_, s) =>
+      pct(median(pairs.filter((pair) => pair.sidecars === s).map((pair) => pair.candidate.p50 / pair.baseline.p50))),
+    );
+    console.log(`p50 filter/no-op, median per pair of sidecar processes: ${perProcesses.join(', ')}`);
+  }
   console.log(
     `sidecar CPU per request (medians): no-op ${base.cpuPerRequest.toFixed(1)} µs, filter ` +
       `${cand.cpuPerRequest.toFixed(1)} µs; the filter adds ${cpuAdded.median.toFixed(1)} µs per request ` +
@@ -349,6 +359,17 @@ function achievedRates(rate, pairs, direct) {
   );
 }
 
+/** A no-op and a filter sidecar, each in a fresh process of its own. */
+async function startSidecars(env, children) {
+  return Promise.all(
+    ['noop', 'filter'].map(async (kind) => {
+      const s = await start(['--sidecar', JSON.stringify({ ...env, kind })]);
+      children.push(s.child);
+      return { url: s.msg.url, message: s.msg.message, ask: s.ask, child: s.child };
+    }),
+  );
+}
+
 async function main() {
   const loadAverage = () => os.loadavg()[0].toFixed(1);
   const loadAtStart = loadAverage();
@@ -357,40 +378,57 @@ async function main() {
     const infra = await start(['--infra']);
     children.push(infra.child);
     const env = infra.msg;
-    const [noop, filter] = await Promise.all(
-      ['noop', 'filter'].map(async (kind) => {
-        const s = await start(['--sidecar', JSON.stringify({ ...env, kind })]);
-        children.push(s.child);
-        return { url: s.msg.url, message: s.msg.message, ask: s.ask };
-      }),
-    );
+    const pairs = [];
+    const direct = [];
+    const openPairs = [];
+    const openDirect = [];
+    let rate;
+    let saturated;
+    let filterMessage;
+    // Each process pair runs its share of both phases: what V8 makes of the hot code (what it inlines, where the code
+    // lands) differs from one process to the next, by about as much as the filter costs, so one pair of processes
+    // alone could decide the verdict by its luck.
+    for (let s = 0; s < SIDECAR_PAIRS; s++) {
+      const [noop, filter] = await startSidecars(env, children);
+      filterMessage = filter.message;
+      const portion = (total) =>
+        Math.round(((s + 1) * total) / SIDECAR_PAIRS) - Math.round((s * total) / SIDECAR_PAIRS);
+      const tag = (runs) => runs.map((pair) => ({ ...pair, sidecars: s }));
 
-    // Phase 1: closed loop, at saturation.
-    for (const seconds of WARMUP_SECONDS) {
-      // warm-up: JIT (also of the wasm), connections
-      await load(noop.url, seconds);
-      await load(filter.url, seconds);
+      // Phase 1: closed loop, at saturation.
+      for (const seconds of WARMUP_SECONDS) {
+        // warm-up: JIT (also of the wasm), connections
+        await load(noop.url, seconds);
+        await load(filter.url, seconds);
+      }
+      const closed = (url) => load(url, RUN_SECONDS);
+      if (s === 0) direct.push(await closed(env.upstream));
+      pairs.push(...tag(await pairedRuns(noop, filter, infra, portion(PAIRS), closed)));
+      if (s === SIDECAR_PAIRS - 1) direct.push(await closed(env.upstream));
+
+      // Phase 2: open loop, at a fixed rate well below the no-op sidecar's throughput at saturation (measured with
+      // the first process pair).
+      if (rate === undefined) {
+        saturated = median(pairs.map((p) => p.baseline.rps));
+        rate = Math.max(OPEN_RATE_STEP, Math.round((saturated * OPEN_RATE_SHARE) / OPEN_RATE_STEP) * OPEN_RATE_STEP);
+      }
+      await openLoad(noop.url, OPEN_WARMUP_SECONDS, rate);
+      await openLoad(filter.url, OPEN_WARMUP_SECONDS, rate);
+      const open = (url) => openLoad(url, RUN_SECONDS, rate);
+      if (s === 0) openDirect.push(await open(env.upstream));
+      openPairs.push(...tag(await pairedRuns(noop, filter, infra, portion(OPEN_PAIRS), open)));
+      if (s === SIDECAR_PAIRS - 1) openDirect.push(await open(env.upstream));
+      noop.child.kill();
+      filter.child.kill();
     }
-    const closed = (url) => load(url, RUN_SECONDS);
-    const direct = [await closed(env.upstream)];
-    const pairs = await pairedRuns(noop, filter, infra, PAIRS, closed);
-    direct.push(await closed(env.upstream));
-
-    // Phase 2: open loop, at a fixed rate well below the no-op sidecar's throughput at saturation.
-    const saturated = median(pairs.map((p) => p.baseline.rps));
-    const rate = Math.max(OPEN_RATE_STEP, Math.round((saturated * OPEN_RATE_SHARE) / OPEN_RATE_STEP) * OPEN_RATE_STEP);
-    await openLoad(noop.url, OPEN_WARMUP_SECONDS, rate);
-    await openLoad(filter.url, OPEN_WARMUP_SECONDS, rate);
-    const open = (url) => openLoad(url, RUN_SECONDS, rate);
-    const openDirect = [await open(env.upstream)];
-    const openPairs = await pairedRuns(noop, filter, infra, OPEN_PAIRS, open);
-    openDirect.push(await open(env.upstream));
     const loadAtEnd = loadAverage();
 
     console.log(
-      `GET ${PATH.replace(/[^/]*$/, '…')} on loopback; each sidecar in a process of its own, 1 worker; pairs of ` +
-        `${RUN_SECONDS} s runs (no-op, filter) in ABBA order; upstream directly: a run before and a run after the ` +
-        `pairs; ${os.cpus().length} CPUs; 1-minute load average ${loadAtStart} at start, ${loadAtEnd} at end`,
+      `GET ${PATH.replace(/[^/]*$/, '…')} on loopback; each sidecar in a process of its own, 1 worker; ` +
+        `${SIDECAR_PAIRS} pair(s) of sidecar processes, started afresh one pair after the other, each running its ` +
+        `share of both phases; pairs of ${RUN_SECONDS} s runs (no-op, filter) in ABBA order; upstream directly: a ` +
+        `run before and a run after the pairs; ${os.cpus().length} CPUs; 1-minute load average ${loadAtStart} at ` +
+        `start, ${loadAtEnd} at end`,
     );
     console.log(
       'Values are medians over the runs. "× no-op" for the filter: median over the pairs of the per-pair ratio ' +
@@ -427,7 +465,7 @@ async function main() {
     );
     console.log(closedTarget);
     console.log(openTarget);
-    console.log(`filter sidecar: ${filter.message}`);
+    console.log(`filter sidecar: ${filterMessage}`);
   } finally {
     for (const child of children) child.kill();
   }
