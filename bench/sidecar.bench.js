@@ -19,7 +19,7 @@
 // hits both members of a pair alike. Each pair gives one filter/no-op ratio per measure; each verdict uses the
 // median pair ratio of p50, with a distribution-free confidence interval of that median, and the tables show
 // min–max over the pairs. Short runs make more pairs in the same time (autocannon ends a run at its next sample
-// tick, so the sample interval is 50 ms, not 1 s). The pairs are split among three pairs of sidecar processes,
+// tick, so the sample interval is 50 ms, not 1 s). The pairs are split among six pairs of sidecar processes,
 // started afresh one after the other: what V8 makes of the same code (what it inlines, where the code lands) differs
 // between processes by about as much as the filter costs, and pairing runs cannot cancel that.
 // In both phases latency percentiles come from every response's own time (autocannon's histogram keeps whole
@@ -41,7 +41,7 @@ const ROOT = path.join(__dirname, '..');
 const QUICK = process.argv.includes('--quick');
 const PATH = '/api/products/OLJCESPC7Z';
 /** Fresh (no-op, filter) sidecar processes, one after the other; the pairs of runs are split evenly among them. */
-const SIDECAR_PAIRS = QUICK ? 1 : 3;
+const SIDECAR_PAIRS = QUICK ? 1 : 6;
 const PAIRS = QUICK ? 6 : 30;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
