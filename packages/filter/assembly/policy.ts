@@ -62,7 +62,8 @@ function byteMask(n: i32): u64 {
 
 /** The first (up to) 8 bytes at `ptr` as a little-endian word, zero-padded. */
 export function wordOf(ptr: usize, len: i32): u64 {
-  const n = len < 8 ? len : 8;
+  if (len >= 8) return load<u64>(ptr); // little-endian: byte i lands at bits 8i, as the loop puts it
+  const n = len;
   let w: u64 = 0;
   for (let i = 0; i < n; i++) w |= (<u64>load<u8>(ptr + <usize>i)) << (<u64>(i * 8));
   return w;

@@ -20,7 +20,7 @@ export class RequestView {
   valueLen: StaticArray<i32> = new StaticArray<i32>(32);
   methodIndex: i32 = -1;
   pathIndex: i32 = -1;
-  /** Length of :path up to (not including) the first '?'. */
+  /** Length of :path up to (not including) the first '?'; -1 until pathLength() needs it. */
   pathLen: i32 = 0;
   /** First bytes of the method and of the path, for the quick test (policy.ts quickWords). */
   methodWord: u64 = 0;
@@ -102,16 +102,20 @@ export class RequestView {
   private takeWords(): void {
     const base = this.base;
     if (this.pathIndex >= 0) {
+      // The quick test needs only the bytes of the first word that come before any '?'. The length of the whole
+      // path without its query waits for a matcher (pathLength): the usual request, which no quick test lets
+      // through, never needs it.
       const vp = base + <usize>unchecked(this.valueOff[this.pathIndex]);
       const vl = unchecked(this.valueLen[this.pathIndex]);
-      let cut = vl;
-      for (let j = 0; j < vl; j++) {
+      const head = vl < 8 ? vl : 8;
+      let cut = head;
+      for (let j = 0; j < head; j++) {
         if (load<u8>(vp + <usize>j) == 0x3f) {
           cut = j;
           break;
         }
       }
-      this.pathLen = cut;
+      this.pathLen = cut < head || head == vl ? cut : -1;
       this.pathWord = wordOf(vp, cut);
     }
     if (this.methodIndex >= 0)
@@ -157,7 +161,7 @@ export class RequestView {
     if (p !== null) {
       const ok =
         this.pathIndex >= 0
-          ? p.matches(base + <usize>unchecked(this.valueOff[this.pathIndex]), this.pathLen)
+          ? p.matches(base + <usize>unchecked(this.valueOff[this.pathIndex]), this.pathLength())
           : p.matches(base, 0);
       if (!ok) return false;
     }
@@ -166,6 +170,23 @@ export class RequestView {
       if (!this.headerMatches(unchecked(headers[i]))) return false;
     }
     return true;
+  }
+
+  /** The path's length without its query string (after takeWords, with a path). */
+  private pathLength(): i32 {
+    if (this.pathLen < 0) {
+      const vp = this.base + <usize>unchecked(this.valueOff[this.pathIndex]);
+      const vl = unchecked(this.valueLen[this.pathIndex]);
+      let cut = vl;
+      for (let j = 8; j < vl; j++) {
+        if (load<u8>(vp + <usize>j) == 0x3f) {
+          cut = j;
+          break;
+        }
+      }
+      this.pathLen = cut;
+    }
+    return this.pathLen;
   }
 
   private headerMatches(h: HeaderMatcher): bool {
