@@ -305,6 +305,14 @@ function report(label, pairs, direct) {
       pct(median(pairs.filter((pair) => pair.sidecars === s).map((pair) => pair.candidate.p50 / pair.baseline.p50))),
     );
     console.log(`p50 filter/no-op, median per pair of sidecar processes: ${perProcesses.join(', ')}`);
+    const cpuOf = (member) =>
+      Array.from({ length: SIDECAR_PAIRS }, (_, s) =>
+        median(pairs.filter((pair) => pair.sidecars === s).map((pair) => pair[member].cpuPerRequest)).toFixed(1),
+      ).join(', ');
+    console.log(
+      `sidecar CPU µs per request, median per pair of sidecar processes: no-op ${cpuOf('baseline')}; ` +
+        `filter ${cpuOf('candidate')}`,
+    );
   }
   console.log(
     `sidecar CPU per request (medians): no-op ${base.cpuPerRequest.toFixed(1)} µs, filter ` +
