@@ -440,6 +440,40 @@ describe('EtcdStore when etcd is unreachable', () => {
     }
   });
 
+  it('lets its process exit at once after close() while the etcd client was still connecting', async () => {
+    // A process of its own (the built dist), as only a process's exit shows a timer left holding it open. Closing a
+    // connection that is still being made gives it a second to finish; patches/etcd3 keeps that second from holding
+    // the process, which grpc's deadline timer for it did.
+    const port = await closedPort();
+    const child = fork(
+      '-e',
+      [
+        `const { EtcdStore } = require(${JSON.stringify(resolve(__dirname, '../../dist/store/etcd-store.js'))});
+        const quiet = { info() {}, warn() {} };
+        const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 5000 });
+        store.start().catch(() => {});
+        setTimeout(async () => {
+          await store.close();
+          process.send('closed', () => process.disconnect());
+        }, 10);`,
+        `http://127.0.0.1:${port}`,
+      ],
+      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    const exited = once(child, 'exit');
+    try {
+      const [closed] = await once(child, 'message');
+      const closedAt = Date.now();
+      expect(closed).toBe('closed');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      // The second of grace would show as an exit about 1000 ms after close().
+      expect(Date.now() - closedAt).toBeLessThan(500);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('lets its process exit at once after close(), though the etcd client was waiting to reconnect its watch', async () => {
     // A process of its own (the built dist), as only a process's exit shows a timer left holding it open. While etcd
     // is cut off, the client's watch retries with a growing backoff; patches/etcd3 keeps that wait from holding the
@@ -521,3 +555,12 @@ describe('EtcdStore when etcd is unreachable', () => {
     }
   });
 });
+
+/** A local port with nothing listening on it (connections to it are refused). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
