@@ -1,5 +1,8 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import * as http from 'node:http';
+import { resolve } from 'node:path';
 import { isHfiError } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
 import { type StartedEtcd, startEtcd } from './etcd';
@@ -71,5 +74,31 @@ describe('startEtcd', () => {
     const err = await startEtcd({ binary: 'hfi-no-such-etcd-binary' }).catch((e: unknown) => e);
     expect(isHfiError(err, 'HFI_ERR_CONFIG')).toBe(true);
     expect((err as Error).message).toMatch(/install Debian's etcd-server/);
+  });
+
+  it('leaves nothing running after a start that failed, so that its process exits at once', async () => {
+    // A process of its own (the built dist), as only a process's exit shows what still holds it. The start used to
+    // go on polling /health until its timeout (30 s) after etcd could not run.
+    const child = fork(
+      '-e',
+      [
+        `const { startEtcd } = require(${JSON.stringify(resolve(__dirname, '../../dist/testing/etcd.js'))});
+        startEtcd({ binary: 'hfi-no-such-etcd-binary' }).catch((err) =>
+          process.send(err.code, () => process.disconnect()),
+        );`,
+      ],
+      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    const exited = once(child, 'exit');
+    try {
+      const [code] = await once(child, 'message');
+      const failedAt = Date.now();
+      expect(code).toBe('HFI_ERR_CONFIG');
+      const [exitCode] = await exited;
+      expect(exitCode).toBe(0);
+      expect(Date.now() - failedAt).toBeLessThan(1000);
+    } finally {
+      child.kill();
+    }
   });
 });

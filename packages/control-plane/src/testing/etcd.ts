@@ -131,12 +131,16 @@ class EtcdProcess implements StartedEtcd {
       });
     });
 
+    // Settled by whichever comes first; the health loop stops then too, or it would poll until its timeout and hold
+    // the caller's process open that long after a start that failed.
+    const waiting = { over: false };
     try {
-      await Promise.race([earlyExit, this.waitHealthy()]);
+      await Promise.race([earlyExit, this.waitHealthy(waiting)]);
     } catch (err) {
       await this.signal('SIGKILL');
       throw err;
     } finally {
+      waiting.over = true;
       onEarlyExit = () => {};
     }
   }
@@ -149,12 +153,13 @@ class EtcdProcess implements StartedEtcd {
     });
   }
 
-  private async waitHealthy(): Promise<void> {
+  private async waitHealthy(waiting: { over: boolean }): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     while (Date.now() < deadline) {
-      if (await this.healthy()) return;
+      if (waiting.over || (await this.healthy())) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    if (waiting.over) return;
     throw new HfiError('HFI_ERR_TIMEOUT', `etcd did not become healthy within ${this.startTimeoutMs} ms`, {
       details: { endpoint: this.endpoint, stderr: this.stderrTail.trim() },
     });
