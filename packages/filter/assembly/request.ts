@@ -108,13 +108,7 @@ export class RequestView {
       const vp = base + <usize>unchecked(this.valueOff[this.pathIndex]);
       const vl = unchecked(this.valueLen[this.pathIndex]);
       const head = vl < 8 ? vl : 8;
-      let cut = head;
-      for (let j = 0; j < head; j++) {
-        if (load<u8>(vp + <usize>j) == 0x3f) {
-          cut = j;
-          break;
-        }
-      }
+      const cut = queryAt(vp, 0, head);
       this.pathLen = cut < head || head == vl ? cut : -1;
       this.pathWord = wordOf(vp, cut);
     }
@@ -175,16 +169,9 @@ export class RequestView {
   /** The path's length without its query string (after takeWords, with a path). */
   private pathLength(): i32 {
     if (this.pathLen < 0) {
+      // takeWords found no '?' in the first word.
       const vp = this.base + <usize>unchecked(this.valueOff[this.pathIndex]);
-      const vl = unchecked(this.valueLen[this.pathIndex]);
-      let cut = vl;
-      for (let j = 8; j < vl; j++) {
-        if (load<u8>(vp + <usize>j) == 0x3f) {
-          cut = j;
-          break;
-        }
-      }
-      this.pathLen = cut;
+      this.pathLen = queryAt(vp, 8, unchecked(this.valueLen[this.pathIndex]));
     }
     return this.pathLen;
   }
@@ -236,4 +223,10 @@ export class RequestView {
     }
     return h.value.matches(out, at);
   }
+}
+
+/** Offset of the first '?' in [from, end) of the bytes at `ptr`, or `end` when there is none. */
+function queryAt(ptr: usize, from: i32, end: i32): i32 {
+  for (let j = from; j < end; j++) if (load<u8>(ptr + <usize>j) == 0x3f) return j;
+  return end;
 }

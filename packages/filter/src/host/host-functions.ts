@@ -131,17 +131,18 @@ const MAX_JS_COPY = 128;
  */
 const stringWriter = {
   value: '',
-  ascii: false,
+  /** ASCII and at most MAX_JS_COPY long: copied in JS. */
+  inJs: false,
   /** Takes `value` and returns its UTF-8 size. */
   set(value: string): number {
     this.value = value;
     const size = Buffer.byteLength(value, 'utf8');
-    this.ascii = size === value.length && size <= MAX_JS_COPY;
+    this.inJs = size === value.length && size <= MAX_JS_COPY;
     return size;
   },
   write(out: Buffer, at: number): void {
     const value = this.value;
-    if (!this.ascii) {
+    if (!this.inJs) {
       out.write(value, at, 'utf8');
       return;
     }
