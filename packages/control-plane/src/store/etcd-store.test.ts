@@ -1,9 +1,8 @@
-import { fork } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
-import { resolve } from 'node:path';
 import { type HfiError, isHfiError, type Policy } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
+import { dist, forkScript } from '../__tests__/dist-child';
 import { type StartedEtcd, startEtcd } from '../testing/etcd';
 import { describeStoreContract } from './__tests__/contract';
 import { EtcdStore, type EtcdStoreOptions, type StoreLogger } from './etcd-store';
@@ -445,30 +444,23 @@ describe('EtcdStore when etcd is unreachable', () => {
     // connection that is still being made gives it a second to finish; patches/etcd3 keeps that second from holding
     // the process, which grpc's deadline timer for it did.
     const port = await closedPort();
-    const child = fork(
-      '-e',
-      [
-        `const { EtcdStore } = require(${JSON.stringify(resolve(__dirname, '../../dist/store/etcd-store.js'))});
-        const quiet = { info() {}, warn() {} };
-        const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 5000 });
-        store.start().catch(() => {});
-        setTimeout(async () => {
-          await store.close();
-          process.send('closed', () => process.disconnect());
-        }, 10);`,
-        `http://127.0.0.1:${port}`,
-      ],
-      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    const { child, messageThenExit } = forkScript(
+      `const { EtcdStore } = require(${dist('store/etcd-store.js')});
+      const quiet = { info() {}, warn() {} };
+      const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 5000 });
+      store.start().catch(() => {});
+      setTimeout(async () => {
+        await store.close();
+        process.send('closed', () => process.disconnect());
+      }, 10);`,
+      [`http://127.0.0.1:${port}`],
     );
-    const exited = once(child, 'exit');
     try {
-      const [closed] = await once(child, 'message');
-      const closedAt = Date.now();
-      expect(closed).toBe('closed');
-      const [code] = await exited;
+      const { message, code, msToExit } = await messageThenExit();
+      expect(message).toBe('closed');
       expect(code).toBe(0);
       // The second of grace would show as an exit about 1000 ms after close().
-      expect(Date.now() - closedAt).toBeLessThan(500);
+      expect(msToExit).toBeLessThan(500);
     } finally {
       child.kill();
     }
@@ -480,22 +472,17 @@ describe('EtcdStore when etcd is unreachable', () => {
     // process after close(), which it did for up to the whole interval (here maxBackoffMs, 20 s).
     const etcd = await startEtcd();
     const relay = await startRelay(etcd.endpoint);
-    const child = fork(
-      '-e',
-      [
-        `const { EtcdStore } = require(${JSON.stringify(resolve(__dirname, '../../dist/store/etcd-store.js'))});
-        const quiet = { info() {}, warn() {} };
-        const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 2000, maxBackoffMs: 20000 });
-        store.start().then(() => process.send('started'));
-        process.on('message', async () => {
-          await store.close();
-          process.send(process.getActiveResourcesInfo(), () => process.disconnect());
-        });`,
-        relay.endpoint,
-      ],
-      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    const { child, messageThenExit } = forkScript(
+      `const { EtcdStore } = require(${dist('store/etcd-store.js')});
+      const quiet = { info() {}, warn() {} };
+      const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 2000, maxBackoffMs: 20000 });
+      store.start().then(() => process.send('started'));
+      process.on('message', async () => {
+        await store.close();
+        process.send(process.getActiveResourcesInfo(), () => process.disconnect());
+      });`,
+      [relay.endpoint],
     );
-    const exited = once(child, 'exit');
     try {
       const [started] = await once(child, 'message');
       expect(started).toBe('started');
@@ -504,12 +491,10 @@ describe('EtcdStore when etcd is unreachable', () => {
       await new Promise((r) => setTimeout(r, 2500));
       child.send('close');
       // What still holds the process right after close(): no timer may be among it.
-      const [holding] = await once(child, 'message');
-      const closedAt = Date.now();
+      const { message: holding, code, msToExit } = await messageThenExit();
       expect((holding as string[]).filter((resource) => resource === 'Timeout')).toEqual([]);
-      const [code] = await exited;
       expect(code).toBe(0);
-      expect(Date.now() - closedAt).toBeLessThan(1000);
+      expect(msToExit).toBeLessThan(1000);
     } finally {
       child.kill();
       await relay.close();

@@ -1,10 +1,8 @@
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import * as http from 'node:http';
-import { resolve } from 'node:path';
 import { isHfiError } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
+import { dist, forkScript } from '../__tests__/dist-child';
 import { type StartedEtcd, startEtcd } from './etcd';
 
 jest.setTimeout(60_000);
@@ -79,24 +77,17 @@ describe('startEtcd', () => {
   it('leaves nothing running after a start that failed, so that its process exits at once', async () => {
     // A process of its own (the built dist), as only a process's exit shows what still holds it. The start used to
     // go on polling /health until its timeout (30 s) after etcd could not run.
-    const child = fork(
-      '-e',
-      [
-        `const { startEtcd } = require(${JSON.stringify(resolve(__dirname, '../../dist/testing/etcd.js'))});
-        startEtcd({ binary: 'hfi-no-such-etcd-binary' }).catch((err) =>
-          process.send(err.code, () => process.disconnect()),
-        );`,
-      ],
-      { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    const { child, messageThenExit } = forkScript(
+      `const { startEtcd } = require(${dist('testing/etcd.js')});
+      startEtcd({ binary: 'hfi-no-such-etcd-binary' }).catch((err) =>
+        process.send(err.code, () => process.disconnect()),
+      );`,
     );
-    const exited = once(child, 'exit');
     try {
-      const [code] = await once(child, 'message');
-      const failedAt = Date.now();
-      expect(code).toBe('HFI_ERR_CONFIG');
-      const [exitCode] = await exited;
-      expect(exitCode).toBe(0);
-      expect(Date.now() - failedAt).toBeLessThan(1000);
+      const { message, code, msToExit } = await messageThenExit();
+      expect(message).toBe('HFI_ERR_CONFIG');
+      expect(code).toBe(0);
+      expect(msToExit).toBeLessThan(1000);
     } finally {
       child.kill();
     }
