@@ -4,27 +4,35 @@
 // this one drives the load; a child holds the upstream and the control plane; each sidecar (1 worker) has a child
 // of its own, so that each can report its own CPU time.
 // Two phases, both reported, each with its own verdict against the target, as they answer different questions:
-// 1. At saturation (closed loop): autocannon, 10 connections, each sending its next request as soon as the last is
-//    answered. The 1-worker sidecar is then CPU-bound, so a request's p50 is mostly time queued behind the other
-//    connections' requests: this measures what the filter costs per request (throughput, CPU), and its p50 ratio
-//    follows the CPU ratio.
+// 1. At saturation (closed loop): autocannon, 10 connections per sidecar, each sending its next request as soon as
+//    the last is answered. A 1-worker sidecar is then CPU-bound, so a request's p50 is mostly time queued behind the
+//    other connections' requests: this measures what the filter costs per request, and its p50 ratio follows the
+//    CPU ratio. Two designs:
+//    a. One sidecar at a time, runs of a pair back to back in ABBA order: each sidecar's throughput alone (and the
+//       open loop's rate). On this shared machine the CPU time a request costs changes from one second to the next
+//       by more than the filter adds, so the p50 ratio of a pair spreads over tens of percent; it is reported for
+//       comparison only.
+//    b. Both sidecars at once, each driven by autocannon instances of its own: whatever slows the machine slows both
+//       through the same seconds. The verdict: each run's p50 ratio at equal CPU shares (p50 × the process's share of
+//       the CPUs, as a closed loop's p50 follows CPU per request / CPU share), since the kernel does not always split
+//       the CPUs evenly between the two.
 // 2. At a fixed rate below saturation (open loop, as latency objectives are judged and as wrk2 drives load): a
-//    quarter of the no-op sidecar's throughput in phase 1, requests due at evenly spaced instants over 10
+//    quarter of the no-op sidecar's throughput in phase 1a, requests due at evenly spaced instants over 10
 //    connections whatever the answers do. A request then seldom waits behind another, so its p50 is its own path
 //    through the sidecar. autocannon's overallRate cannot drive this: it gives each connection a budget of
 //    requests per second, which the connection sends back to back as each second begins before idling, so a run
 //    is a burst at saturation. This file paces the requests itself (see openLoad).
-// Paired design, as one long run per sidecar is at the mercy of whatever else the shared machine does meanwhile:
-// many short runs, a no-op run and a filter run back to back, in ABBA order, so that a burst of load from elsewhere
-// hits both members of a pair alike. Each pair gives one filter/no-op ratio per measure; each verdict uses the
-// median pair ratio of p50, with a distribution-free confidence interval of that median, and the tables show
-// min–max over the pairs. Short runs make more pairs in the same time (autocannon ends a run at its next sample
-// tick, so the sample interval is 50 ms, not 1 s). The pairs are split among six pairs of sidecar processes,
-// started afresh one after the other: what V8 makes of the same code (what it inlines, where the code lands) differs
-// between processes by about as much as the filter costs, and pairing runs cannot cancel that.
+// Paired designs, as one long run per sidecar is at the mercy of whatever else the shared machine does meanwhile:
+// many short runs; each pair gives one filter/no-op ratio per measure; each verdict uses the median pair ratio of
+// p50, with a distribution-free confidence interval of that median, and the tables show min–max over the pairs.
+// Short runs make more pairs in the same time (autocannon ends a run at its next sample tick, so the sample interval
+// is 50 ms, not 1 s). The pairs are split among six pairs of sidecar processes, started afresh one after the other:
+// what V8 makes of the same code (what it inlines, where the code lands) differs between processes by about as much
+// as the filter costs, and pairing runs cannot cancel that.
 // In both phases latency percentiles come from every response's own time (autocannon's histogram keeps whole
 // milliseconds only).
-// Sidecar CPU per request = the sidecar process's user+system CPU time during a run / the requests the upstream got.
+// Sidecar CPU per request = the sidecar process's user+system CPU time during a run / the requests the upstream got
+// (one sidecar at a time) or / the requests autocannon got answered (both at once).
 // On Linux each sidecar also reports how long its main thread waited for a CPU while runnable (the run-queue wait
 // of /proc/thread-self/schedstat): a gauge of how contended the machine was while it ran.
 // Needs the built packages (npm run build). Run: node bench/sidecar.bench.js [--quick]
@@ -42,7 +50,10 @@ const QUICK = process.argv.includes('--quick');
 const PATH = '/api/products/OLJCESPC7Z';
 /** Fresh (no-op, filter) sidecar processes, one after the other; the pairs of runs are split evenly among them. */
 const SIDECAR_PAIRS = QUICK ? 1 : 6;
+/** Runs with both sidecars under load at once: the verdict at saturation. */
 const PAIRS = QUICK ? 6 : 30;
+/** Back-to-back pairs of runs at saturation, one sidecar at a time: its throughput alone, and the open loop's rate. */
+const ALONE_PAIRS = QUICK ? 4 : 12;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
 const CONNECTIONS = 10;
@@ -125,7 +136,12 @@ async function load(url, seconds) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
   times.sort((a, b) => a - b);
-  return { rps: result.requests.total / result.duration, p50: percentile(times, 50), p99: percentile(times, 99) };
+  return {
+    rps: result.requests.total / result.duration,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    requests: result.requests.total,
+  };
 }
 
 // Paces an open-loop run from a thread of its own: one message per request, sent when the request falls due.
@@ -239,6 +255,37 @@ async function pairedRuns(noop, filter, infra, count, run) {
   return pairs;
 }
 
+/**
+ * `count` runs in which both sidecars take load at once, each from autocannon instances of its own in this driver
+ * (the one started first alternates). Both are CPU-bound on the same machine at the same moments, so a change in the
+ * machine's speed (load from elsewhere, the hypervisor) hits both alike; the kernel shares the CPUs between the two
+ * busy processes, so each one's throughput and p50 follow its own CPU cost per request. CPU per request here is per
+ * request autocannon got answered (the upstream cannot tell the two apart).
+ */
+async function togetherRuns(noop, filter, count, run) {
+  const pairs = [];
+  for (let i = 0; i < count; i++) {
+    const before = await Promise.all([noop.ask('usage'), filter.ask('usage')]);
+    const [baseline, candidate] =
+      i % 2
+        ? (await Promise.all([run(filter.url), run(noop.url)])).reverse()
+        : await Promise.all([run(noop.url), run(filter.url)]);
+    const after = await Promise.all([noop.ask('usage'), filter.ask('usage')]);
+    const usage = (result, k) => ({
+      ...result,
+      cpuPerRequest: (after[k].cpuMicros - before[k].cpuMicros) / result.requests,
+      cpuShare: (after[k].cpuMicros - before[k].cpuMicros) / 1000 / (after[k].atMs - before[k].atMs),
+      waitShare: (after[k].waitMs - before[k].waitMs) / (after[k].atMs - before[k].atMs),
+    });
+    const pair = { baseline: usage(baseline, 0), candidate: usage(candidate, 1) };
+    // The p50 the filter would have had with the no-op's CPU time: closed loop, p50 ∝ CPU per request / CPU share.
+    pair.baseline.p50AtEqualCpu = pair.baseline.p50;
+    pair.candidate.p50AtEqualCpu = (pair.candidate.p50 * pair.candidate.cpuShare) / pair.baseline.cpuShare;
+    pairs.push(pair);
+  }
+  return pairs;
+}
+
 const KEYS = ['rps', 'p50', 'p99', 'cpuPerRequest'];
 const medians = (runs) =>
   Object.fromEntries([...KEYS, 'waitShare'].map((key) => [key, median(runs.map((run) => run[key]))]));
@@ -249,7 +296,7 @@ const share = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
  * Prints one phase's table (upstream directly, no-op, filter), the p50 ratio of each pair, the CPU the filter adds
  * per request and how contended the machine was; returns the phase's target line, labelled `label`.
  */
-function report(label, pairs, direct) {
+function report(label, pairs, direct, { verdict = true, verdictKey = 'p50' } = {}) {
   const base = medians(pairs.map((p) => p.baseline));
   const cand = medians(pairs.map((p) => p.candidate));
   const ref = medians(direct);
@@ -264,14 +311,16 @@ function report(label, pairs, direct) {
 
   console.log('| case | runs | req/s | × no-op | p50 ms | × no-op | p99 ms | × no-op | sidecar CPU µs/req | × no-op |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  console.log(
-    row(
-      'upstream directly (reference)',
-      direct.length,
-      { ...ref, cpuPerRequest: Number.NaN },
-      KEYS.map((key) => (key === 'cpuPerRequest' ? '—' : (ref[key] / base[key]).toFixed(3))),
-    ),
-  );
+  if (direct.length > 0) {
+    console.log(
+      row(
+        'upstream directly (reference)',
+        direct.length,
+        { ...ref, cpuPerRequest: Number.NaN },
+        KEYS.map((key) => (key === 'cpuPerRequest' ? '—' : (ref[key] / base[key]).toFixed(3))),
+      ),
+    );
+  }
   console.log(
     row(
       'sidecar, no-op plugin (baseline)',
@@ -290,7 +339,7 @@ function report(label, pairs, direct) {
   );
 
   const added = (ratio) => (ratio - 1) * 100;
-  const p50 = ratios.p50;
+  const p50 = pairedRatios(pairs, verdictKey);
   const ci = medianInterval(p50.values);
   const cpuCi = medianInterval(cpuAdded.values);
   const met = added(p50.median) < TARGET_P50_PERCENT;
@@ -299,10 +348,22 @@ function report(label, pairs, direct) {
       ? `settled: the whole interval is ${met ? 'below' : 'at or above'} +${TARGET_P50_PERCENT}%`
       : `not settled by this run: the interval straddles +${TARGET_P50_PERCENT}%`;
   console.log('');
-  console.log(`p50 filter/no-op per pair, in run order: ${p50.values.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`p50 filter/no-op per pair, in run order: ${ratios.p50.values.map((r) => r.toFixed(3)).join(' ')}`);
+  if (verdictKey !== 'p50') {
+    console.log(
+      `the same at equal CPU shares (× the filter's CPU share / the no-op's), in run order: ` +
+        `${p50.values.map((r) => r.toFixed(3)).join(' ')}; median ${pct(p50.median)} (raw p50: ${pct(ratios.p50.median)})`,
+    );
+  }
   if (SIDECAR_PAIRS > 1) {
     const perProcesses = Array.from({ length: SIDECAR_PAIRS }, (_, s) =>
-      pct(median(pairs.filter((pair) => pair.sidecars === s).map((pair) => pair.candidate.p50 / pair.baseline.p50))),
+      pct(
+        median(
+          pairs
+            .filter((pair) => pair.sidecars === s)
+            .map((pair) => pair.candidate[verdictKey] / pair.baseline[verdictKey]),
+        ),
+      ),
     );
     console.log(`p50 filter/no-op, median per pair of sidecar processes: ${perProcesses.join(', ')}`);
     const cpuOf = (member) =>
@@ -320,14 +381,24 @@ function report(label, pairs, direct) {
       `(median of the per-pair differences; ${(cpuCi.coverage * 100).toFixed(0)}% confidence interval ` +
       `${cpuCi.low.toFixed(1)} to ${cpuCi.high.toFixed(1)}; pairs ${cpuAdded.min.toFixed(1)} to ${cpuAdded.max.toFixed(1)})`,
   );
+  if (pairs[0].baseline.cpuShare !== undefined) {
+    const cpuShare = (member) => median(pairs.map((pair) => pair[member].cpuShare)).toFixed(2);
+    console.log(
+      `CPU each sidecar got while both took load (median over the runs, in cores): no-op ${cpuShare('baseline')}, ` +
+        `filter ${cpuShare('candidate')}`,
+    );
+  }
   console.log(
     `sidecar main thread runnable but waiting for a CPU (median share of a run): no-op ${share(base.waitShare)}, ` +
       `filter ${share(cand.waitShare)} (high shares mean a contended machine and a wider spread)`,
   );
+  const spread =
+    `(median of ${pairs.length} pairs; ${(ci.coverage * 100).toFixed(0)}% confidence interval of the median ` +
+    `${pct(ci.low)} to ${pct(ci.high)}; pairs ${pct(p50.min)} to ${pct(p50.max)})`;
+  if (!verdict) return `${label}: the filter adds ${pct(p50.median)} at p50 ${spread}`;
   return (
-    `target ${label}: the filter adds < ${TARGET_P50_PERCENT}% at p50 → ${pct(p50.median)} (median of ` +
-    `${pairs.length} pairs; ${(ci.coverage * 100).toFixed(0)}% confidence interval of the median ${pct(ci.low)} ` +
-    `to ${pct(ci.high)}; pairs ${pct(p50.min)} to ${pct(p50.max)}) (${met ? 'met' : 'NOT met'}; ${settled})`
+    `target ${label}: the filter adds < ${TARGET_P50_PERCENT}% at p50 → ${pct(p50.median)} ${spread} ` +
+    `(${met ? 'met' : 'NOT met'}; ${settled})`
   );
 }
 
@@ -387,6 +458,7 @@ async function main() {
     children.push(infra.child);
     const env = infra.msg;
     const pairs = [];
+    const together = [];
     const direct = [];
     const openPairs = [];
     const openDirect = [];
@@ -411,8 +483,9 @@ async function main() {
       }
       const closed = (url) => load(url, RUN_SECONDS);
       if (s === 0) direct.push(await closed(env.upstream));
-      pairs.push(...tag(await pairedRuns(noop, filter, infra, portion(PAIRS), closed)));
+      pairs.push(...tag(await pairedRuns(noop, filter, infra, portion(ALONE_PAIRS), closed)));
       if (s === SIDECAR_PAIRS - 1) direct.push(await closed(env.upstream));
+      together.push(...tag(await togetherRuns(noop, filter, portion(PAIRS), closed)));
 
       // Phase 2: open loop, at a fixed rate well below the no-op sidecar's throughput at saturation (measured with
       // the first process pair).
@@ -447,12 +520,33 @@ async function main() {
     );
     console.log('');
     console.log(
-      `At saturation (closed loop, ${CONNECTIONS} connections): autocannon, ${PAIRS} pairs after warm-up runs of ` +
-        `${WARMUP_SECONDS.join(' + ')} s each. The 1-worker sidecar is CPU-bound: p50 is mostly time queued behind ` +
-        "the other connections' requests, so the p50 ratio follows the CPU ratio.",
+      `At saturation (closed loop, ${CONNECTIONS} connections), one sidecar at a time: autocannon, ${ALONE_PAIRS} ` +
+        `pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each. The 1-worker sidecar is CPU-bound: p50 is ` +
+        "mostly time queued behind the other connections' requests, so the p50 ratio follows the CPU ratio. These " +
+        "runs give each sidecar's throughput alone; their p50 ratio is not the verdict: on this shared machine the " +
+        'CPU time a request costs changes from one second to the next by more than the filter adds (see the CPU ' +
+        'column), and the two runs of a pair are a second apart.',
     );
     console.log('');
-    const closedTarget = report(`at saturation (closed loop, ${CONNECTIONS} connections)`, pairs, direct);
+    const aloneLine = report('one at a time', pairs, direct, { verdict: false });
+    console.log('');
+    console.log(
+      `At saturation (closed loop, ${CONNECTIONS} connections each), both sidecars at once: ${PAIRS} runs, each ` +
+        'sidecar driven by autocannon instances of its own from this process, started together (the no-op first ' +
+        'in even runs, the filter first in odd ones). Both are CPU-bound through the same seconds, so whatever ' +
+        'slows the machine slows both. The kernel shares the CPUs between the two busy processes, not always ' +
+        'evenly (their CPU line below): a closed loop p50 follows CPU per request / CPU share, so the verdict ' +
+        "takes each run's p50 ratio at equal CPU shares (× the filter's share / the no-op's), as a sidecar with a " +
+        'CPU of its own would see it. Sidecar CPU µs/req here: CPU time / requests answered. This is the verdict ' +
+        'at saturation.',
+    );
+    console.log('');
+    const closedTarget = report(
+      `at saturation (closed loop, ${CONNECTIONS} connections, both at once, at equal CPU shares)`,
+      together,
+      [],
+      { verdictKey: 'p50AtEqualCpu' },
+    );
     console.log('');
     console.log(
       `At a fixed ${rate} req/s (open loop, ${CONNECTIONS} connections): ${(OPEN_RATE_SHARE * 100).toFixed(0)}% of ` +
@@ -473,6 +567,7 @@ async function main() {
     );
     console.log(closedTarget);
     console.log(openTarget);
+    console.log(`for comparison, at saturation ${aloneLine}`);
     console.log(`filter sidecar: ${filterMessage}`);
   } finally {
     for (const child of children) child.kill();
