@@ -235,10 +235,18 @@ async function measure(target, infra, run) {
   const [after, servedAfter] = await Promise.all([target.ask('usage'), infra.ask('served')]);
   const requests = servedAfter.served - servedBefore.served;
   if (requests <= 0) throw new Error(`${target.url}: the upstream got no requests`);
+  return withUsage(result, before, after, requests);
+}
+
+/** A run's figures with the sidecar's CPU per request, its share of the CPUs and its wait for one, from two 'usage'. */
+function withUsage(result, before, after, requests) {
+  const cpuMicros = after.cpuMicros - before.cpuMicros;
+  const ms = after.atMs - before.atMs;
   return {
     ...result,
-    cpuPerRequest: (after.cpuMicros - before.cpuMicros) / requests,
-    waitShare: (after.waitMs - before.waitMs) / (after.atMs - before.atMs),
+    cpuPerRequest: cpuMicros / requests,
+    cpuShare: cpuMicros / 1000 / ms,
+    waitShare: (after.waitMs - before.waitMs) / ms,
   };
 }
 
@@ -271,13 +279,10 @@ async function togetherRuns(noop, filter, count, run) {
         ? (await Promise.all([run(filter.url), run(noop.url)])).reverse()
         : await Promise.all([run(noop.url), run(filter.url)]);
     const after = await Promise.all([noop.ask('usage'), filter.ask('usage')]);
-    const usage = (result, k) => ({
-      ...result,
-      cpuPerRequest: (after[k].cpuMicros - before[k].cpuMicros) / result.requests,
-      cpuShare: (after[k].cpuMicros - before[k].cpuMicros) / 1000 / (after[k].atMs - before[k].atMs),
-      waitShare: (after[k].waitMs - before[k].waitMs) / (after[k].atMs - before[k].atMs),
-    });
-    const pair = { baseline: usage(baseline, 0), candidate: usage(candidate, 1) };
+    const pair = {
+      baseline: withUsage(baseline, before[0], after[0], baseline.requests),
+      candidate: withUsage(candidate, before[1], after[1], candidate.requests),
+    };
     // The p50 the filter would have had with the no-op's CPU time: closed loop, p50 ∝ CPU per request / CPU share.
     pair.baseline.p50AtEqualCpu = pair.baseline.p50;
     pair.candidate.p50AtEqualCpu = (pair.candidate.p50 * pair.candidate.cpuShare) / pair.baseline.cpuShare;
@@ -381,13 +386,11 @@ function report(label, pairs, direct, { verdict = true, verdictKey = 'p50' } = {
       `(median of the per-pair differences; ${(cpuCi.coverage * 100).toFixed(0)}% confidence interval ` +
       `${cpuCi.low.toFixed(1)} to ${cpuCi.high.toFixed(1)}; pairs ${cpuAdded.min.toFixed(1)} to ${cpuAdded.max.toFixed(1)})`,
   );
-  if (pairs[0].baseline.cpuShare !== undefined) {
-    const cpuShare = (member) => median(pairs.map((pair) => pair[member].cpuShare)).toFixed(2);
-    console.log(
-      `CPU each sidecar got while both took load (median over the runs, in cores): no-op ${cpuShare('baseline')}, ` +
-        `filter ${cpuShare('candidate')}`,
-    );
-  }
+  const cpuShare = (member) => median(pairs.map((pair) => pair[member].cpuShare)).toFixed(2);
+  console.log(
+    `CPU each sidecar got during its runs (median over the runs, in cores): no-op ${cpuShare('baseline')}, ` +
+      `filter ${cpuShare('candidate')}`,
+  );
   console.log(
     `sidecar main thread runnable but waiting for a CPU (median share of a run): no-op ${share(base.waitShare)}, ` +
       `filter ${share(cand.waitShare)} (high shares mean a contended machine and a wider spread)`,

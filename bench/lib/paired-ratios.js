@@ -1,5 +1,5 @@
 // Summaries for paired benchmark designs: runs of a baseline and a candidate measured back to back (in alternating
-// order), so that load from elsewhere on a shared machine hits both members of a pair alike. Each pair yields one
+// order) or at the same time, so that load from elsewhere on a shared machine hits both members of a pair alike. Each pair yields one
 // ratio (or difference); the median over the pairs is the estimate and min–max over the pairs shows the spread.
 
 /** Median of a list of numbers (mean of the two middle values for an even count). */

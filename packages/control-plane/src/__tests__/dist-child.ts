@@ -30,3 +30,16 @@ export function forkScript(script: string, args: string[] = []): DistChild {
     },
   };
 }
+
+/** forkScript for a script that sends one message and exits on its own: its messageThenExit(), the child killed after. */
+export async function runScriptToExit(
+  script: string,
+  args: string[] = [],
+): Promise<{ message: unknown; code: number | null; msToExit: number }> {
+  const { child, messageThenExit } = forkScript(script, args);
+  try {
+    return await messageThenExit();
+  } finally {
+    child.kill();
+  }
+}

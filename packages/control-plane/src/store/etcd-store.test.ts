@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
 import { type HfiError, isHfiError, type Policy } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
-import { dist, forkScript } from '../__tests__/dist-child';
+import { dist, forkScript, runScriptToExit } from '../__tests__/dist-child';
 import { type StartedEtcd, startEtcd } from '../testing/etcd';
 import { describeStoreContract } from './__tests__/contract';
 import { EtcdStore, type EtcdStoreOptions, type StoreLogger } from './etcd-store';
@@ -444,7 +444,7 @@ describe('EtcdStore when etcd is unreachable', () => {
     // connection that is still being made gives it a second to finish; patches/etcd3 keeps that second from holding
     // the process, which grpc's deadline timer for it did.
     const port = await closedPort();
-    const { child, messageThenExit } = forkScript(
+    const { message, code, msToExit } = await runScriptToExit(
       `const { EtcdStore } = require(${dist('store/etcd-store.js')});
       const quiet = { info() {}, warn() {} };
       const store = new EtcdStore({ endpoints: [process.argv[1]], logger: quiet, opTimeoutMs: 5000 });
@@ -455,15 +455,10 @@ describe('EtcdStore when etcd is unreachable', () => {
       }, 10);`,
       [`http://127.0.0.1:${port}`],
     );
-    try {
-      const { message, code, msToExit } = await messageThenExit();
-      expect(message).toBe('closed');
-      expect(code).toBe(0);
-      // The second of grace would show as an exit about 1000 ms after close().
-      expect(msToExit).toBeLessThan(500);
-    } finally {
-      child.kill();
-    }
+    expect(message).toBe('closed');
+    expect(code).toBe(0);
+    // The second of grace would show as an exit about 1000 ms after close().
+    expect(msToExit).toBeLessThan(500);
   });
 
   it('lets its process exit at once after close(), though the etcd client was waiting to reconnect its watch', async () => {

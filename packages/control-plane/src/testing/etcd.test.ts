@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import * as http from 'node:http';
 import { isHfiError } from '@hfi/core';
 import { Etcd3 } from 'etcd3';
-import { dist, forkScript } from '../__tests__/dist-child';
+import { dist, runScriptToExit } from '../__tests__/dist-child';
 import { type StartedEtcd, startEtcd } from './etcd';
 
 jest.setTimeout(60_000);
@@ -77,19 +77,14 @@ describe('startEtcd', () => {
   it('leaves nothing running after a start that failed, so that its process exits at once', async () => {
     // A process of its own (the built dist), as only a process's exit shows what still holds it. The start used to
     // go on polling /health until its timeout (30 s) after etcd could not run.
-    const { child, messageThenExit } = forkScript(
+    const { message, code, msToExit } = await runScriptToExit(
       `const { startEtcd } = require(${dist('testing/etcd.js')});
       startEtcd({ binary: 'hfi-no-such-etcd-binary' }).catch((err) =>
         process.send(err.code, () => process.disconnect()),
       );`,
     );
-    try {
-      const { message, code, msToExit } = await messageThenExit();
-      expect(message).toBe('HFI_ERR_CONFIG');
-      expect(code).toBe(0);
-      expect(msToExit).toBeLessThan(1000);
-    } finally {
-      child.kill();
-    }
+    expect(message).toBe('HFI_ERR_CONFIG');
+    expect(code).toBe(0);
+    expect(msToExit).toBeLessThan(1000);
   });
 });
