@@ -16,6 +16,10 @@
 // was resumed during a pause or within AFTER_GC_MS of its end, or at least a pause fell between the stream's due time
 // and its resume (a timer due during a pause fires after it, and the streams it resumes run one after another). Held
 // times and pauses share one clock, the sidecar process's performance.now().
+// Each round runs in two CPU placements (lib/cpu-placement.js), in alternating order: pinned, the sidecars' main
+// threads on a CPU of their own and every other thread on the others, which gives the verdict, as a proxy is judged
+// on a CPU of its own; and shared, every thread on any CPU, for comparison. Where threads cannot be pinned (not
+// Linux, one CPU, no taskset) only the shared placement runs, and it gives the verdict.
 // The client sends each burst over 200 keep-alive connections from a plain-socket load generator
 // (lib/burst-client.js): node:http's client would take most of a CPU of this 2-core machine away from the sidecar
 // during a burst. Before measuring, each sidecar serves WARMUP_BURSTS pairs of bursts: V8 compiles the sidecar's hot
@@ -29,6 +33,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { openBurstClient } = require('./lib/burst-client');
 const { summarizeGcPauses } = require('./lib/gc-pauses');
+const { cpuPlacement } = require('./lib/cpu-placement');
 const { cpuWaitMs, startAppliedSidecar } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
@@ -185,15 +190,21 @@ async function sidecarUnderTest(env, withWorkload) {
 
 async function main() {
   const children = [];
+  const placement = cpuPlacement();
+  const placements = placement.available ? ['pinned', 'shared'] : ['shared'];
   try {
     const { child: infraChild, msg: env } = await start(['--infra']);
     children.push(infraChild);
     const alone = await sidecarUnderTest(env, false);
     children.push(alone.child);
-    const shared = await sidecarUnderTest(env, true);
-    children.push(shared.child);
-    const runs = [alone, shared].map((target) => ({
+    const withWorkload = await sidecarUnderTest(env, true);
+    children.push(withWorkload.child);
+    const targets = [alone, withWorkload];
+    const pids = { helpers: [infraChild.pid], sidecars: targets.map((t) => t.child.pid) };
+    const place = (where) => (where === 'pinned' ? placement.pin(pids) : placement.share(pids));
+    const newRun = (target, where) => ({
       target,
+      where,
       baseline: [],
       delayed: [],
       held: [],
@@ -201,29 +212,36 @@ async function main() {
       cpuWaitMs: 0,
       gc: [],
       late: lateStreams(),
-      warmupHeld: [],
-    }));
-    for (const run of runs) {
+    });
+    /** runs[p][t]: placement placements[p], target targets[t]. */
+    const runs = placements.map((where) => targets.map((target) => newRun(target, where)));
+    const warmupHeld = [];
+    place(placements[0]);
+    for (const target of targets) {
       for (let i = 0; i < WARMUP_BURSTS; i++) {
-        await run.target.client.burst('/fast');
-        await run.target.client.burst('/slow');
+        await target.client.burst('/fast');
+        await target.client.burst('/slow');
       }
-      run.warmupHeld = (await run.target.report()).held;
+      warmupHeld.push((await target.report()).held);
     }
     for (let r = 0; r < ROUNDS; r++) {
-      for (const run of r % 2 ? [...runs].reverse() : runs) {
-        const before = (await run.target.report()).cpuWaitMs;
-        run.baseline.push(...(await run.target.client.burst('/fast')));
-        run.delayed.push(...(await run.target.client.burst('/slow')));
-        const report = await run.target.report();
-        run.held.push(...report.held);
-        run.continued.push(...report.continued);
-        run.cpuWaitMs += report.cpuWaitMs - before;
-        run.gc.push(...report.gc);
-        run.late.add(report);
+      for (const byTarget of r % 2 ? [...runs].reverse() : runs) {
+        place(byTarget[0].where);
+        for (const run of r % 2 ? [...byTarget].reverse() : byTarget) {
+          const before = (await run.target.report()).cpuWaitMs;
+          run.baseline.push(...(await run.target.client.burst('/fast')));
+          run.delayed.push(...(await run.target.client.burst('/slow')));
+          const report = await run.target.report();
+          run.held.push(...report.held);
+          run.continued.push(...report.continued);
+          run.cpuWaitMs += report.cpuWaitMs - before;
+          run.gc.push(...report.gc);
+          run.late.add(report);
+        }
       }
     }
-    for (const { target } of runs) target.client.close();
+    for (const target of targets) target.client.close();
+    place(placements[0]);
     const one = await openBurstClient(alone.url, 1);
     const sequentialBase = [];
     const sequential = [];
@@ -235,6 +253,10 @@ async function main() {
     const heldSequential = (await alone.report()).held;
 
     const fmt = (n) => n.toFixed(2);
+    const where = {
+      pinned: `the sidecars' main threads on CPU ${placement.own} of their own, every other thread on CPU ${placement.others}`,
+      shared: 'every thread on any CPU',
+    };
     console.log(
       `${ROUNDS} rounds of ${CONCURRENCY} concurrent requests each, no fault and then a ${DELAY_MS} ms delay, through ` +
         `a local sidecar (${WORKERS} workers) in a process of its own (the workload in another), and through one ` +
@@ -244,6 +266,14 @@ async function main() {
           .map((l) => l.toFixed(1))
           .join(' ')}`,
     );
+    console.log(
+      placement.available
+        ? `Each round runs both CPU placements, alternating which comes first: pinned (${where.pinned}; the verdict, ` +
+            'as a proxy is judged on a CPU of its own) and shared (every thread on any CPU, for comparison: the ' +
+            'driver, the workload and the sidecar are then three busy processes on ' +
+            `${os.cpus().length} CPUs, and a sidecar that wakes while the CPUs are taken can wait out a scheduler tick).`
+        : `Every thread on any CPU: the sidecars cannot be given a CPU of their own here (${placement.reason}).`,
+    );
     console.log('');
     console.log('| measure | samples | p50 ms | p99 ms | max ms |');
     console.log('| --- | ---: | ---: | ---: | ---: |');
@@ -251,25 +281,38 @@ async function main() {
       console.log(
         `| ${label} | ${values.length} | ${fmt(percentile(values, 50))} | ${fmt(percentile(values, 99))} | ${fmt(Math.max(...values))} |`,
       );
-    const results = runs.map((run, i) => {
-      const prefix = i === 0 ? '' : 'workload in the sidecar process: ';
-      const base50 = percentile(run.baseline, 50);
-      const errors = run.delayed.map((ms) => ms - DELAY_MS - base50);
-      const heldErrors = run.held.map((ms) => ms - DELAY_MS);
-      row(`${prefix}baseline latency, no fault`, run.baseline);
-      row(`${prefix}latency with the ${DELAY_MS} ms delay`, run.delayed);
-      row(`${prefix}end-to-end error: latency − ${DELAY_MS} ms − baseline p50`, errors);
-      row(`${prefix}in the sidecar: held − ${DELAY_MS} ms`, heldErrors);
-      row(
-        `${prefix}in the filter: continued − ${DELAY_MS} ms`,
-        run.continued.map((ms) => ms - DELAY_MS),
-      );
-      row(
-        `${prefix}cold start, the ${WARMUP_BURSTS} warm-up bursts: held − ${DELAY_MS} ms`,
-        run.warmupHeld.map((ms) => ms - DELAY_MS),
-      );
-      return { errors, heldErrors, cpuWaitMs: run.cpuWaitMs, gc: summarizeGcPauses(run.gc), late: run.late };
-    });
+    const results = runs.map((byTarget, p) =>
+      byTarget.map((run, t) => {
+        const prefix =
+          (run.where === 'shared' && placement.available ? 'CPUs shared: ' : '') +
+          (t === 0 ? '' : 'workload in the sidecar process: ');
+        const base50 = percentile(run.baseline, 50);
+        const errors = run.delayed.map((ms) => ms - DELAY_MS - base50);
+        const heldErrors = run.held.map((ms) => ms - DELAY_MS);
+        row(`${prefix}baseline latency, no fault`, run.baseline);
+        row(`${prefix}latency with the ${DELAY_MS} ms delay`, run.delayed);
+        row(`${prefix}end-to-end error: latency − ${DELAY_MS} ms − baseline p50`, errors);
+        row(`${prefix}in the sidecar: held − ${DELAY_MS} ms`, heldErrors);
+        row(
+          `${prefix}in the filter: continued − ${DELAY_MS} ms`,
+          run.continued.map((ms) => ms - DELAY_MS),
+        );
+        if (p === 0) {
+          row(
+            `${prefix}cold start, the ${WARMUP_BURSTS} warm-up bursts: held − ${DELAY_MS} ms`,
+            warmupHeld[t].map((ms) => ms - DELAY_MS),
+          );
+        }
+        return {
+          where: run.where,
+          errors,
+          heldErrors,
+          cpuWaitMs: run.cpuWaitMs,
+          gc: summarizeGcPauses(run.gc),
+          late: run.late,
+        };
+      }),
+    );
     const seqBase = percentile(sequentialBase, 50);
     const seqErrors = sequential.map((ms) => ms - DELAY_MS - seqBase);
     row('one at a time: baseline latency', sequentialBase);
@@ -278,30 +321,38 @@ async function main() {
       `one at a time, in the sidecar: held − ${DELAY_MS} ms`,
       heldSequential.map((ms) => ms - DELAY_MS),
     );
-    const [own, withWorkload] = results;
-    const p99 = percentile(own.heldErrors, 99);
     console.log('');
-    console.log(
-      `sidecar thread runnable but waiting for a CPU during the bursts: ${fmt(own.cpuWaitMs)} ms alone, ` +
-        `${fmt(withWorkload.cpuWaitMs)} ms with its workload`,
-    );
     const pauses = ({ gc }) =>
       `${gc.count} (${gc.scavenges} scavenges), ${fmt(gc.totalMs)} ms in all, longest ${fmt(gc.maxMs)} ms`;
-    console.log(
-      `GC pauses in the sidecar during the bursts: alone ${pauses(own)}; with its workload ${pauses(withWorkload)}`,
-    );
     const late = ({ late: l }) =>
       `${l.late} of ${l.streams}, ${l.duringGc} of them resumed during a GC pause or within ${AFTER_GC_MS} ms of its ` +
       `end, ${l.afterGc} with a GC pause between their due time and their resume`;
+    for (const [own, shared] of results) {
+      const label = placement.available ? `${own.where}: ` : '';
+      console.log(
+        `${label}sidecar thread runnable but waiting for a CPU during the bursts: ${fmt(own.cpuWaitMs)} ms alone, ` +
+          `${fmt(shared.cpuWaitMs)} ms with its workload`,
+      );
+      console.log(
+        `${label}GC pauses in the sidecar during the bursts: alone ${pauses(own)}; with its workload ${pauses(shared)}`,
+      );
+      console.log(
+        `${label}streams resumed more than ${LATE_MS} ms late (held − ${DELAY_MS} ms > ${LATE_MS} ms): alone ` +
+          `${late(own)}; with its workload ${late(shared)}`,
+      );
+    }
+    const [own, ownWithWorkload] = results[0];
+    const p99 = percentile(own.heldErrors, 99);
+    const sharedNote =
+      results.length > 1
+        ? `; on shared CPUs (for comparison): held ${fmt(percentile(results[1][0].heldErrors, 99))} ms, with the ` +
+          `workload in the sidecar's process ${fmt(percentile(results[1][1].heldErrors, 99))} ms`
+        : '';
     console.log(
-      `streams resumed more than ${LATE_MS} ms late (held − ${DELAY_MS} ms > ${LATE_MS} ms): alone ${late(own)}; ` +
-        `with its workload ${late(withWorkload)}`,
-    );
-    console.log(
-      `target: error p99 < 5 ms → held in the sidecar ${fmt(p99)} ms (${p99 < 5 ? 'met' : 'NOT met'}); ` +
-        `end to end ${fmt(percentile(own.errors, 99))} ms under 200-way concurrency, ` +
-        `${fmt(percentile(seqErrors, 99))} ms one at a time; ` +
-        `with the workload in the sidecar's process: held ${fmt(percentile(withWorkload.heldErrors, 99))} ms`,
+      `target: error p99 < 5 ms → held in the sidecar${placement.available ? ' on a CPU of its own' : ''} ` +
+        `${fmt(p99)} ms (${p99 < 5 ? 'met' : 'NOT met'}); end to end ${fmt(percentile(own.errors, 99))} ms under ` +
+        `200-way concurrency, ${fmt(percentile(seqErrors, 99))} ms one at a time; with the workload in the ` +
+        `sidecar's process: held ${fmt(percentile(ownWithWorkload.heldErrors, 99))} ms${sharedNote}`,
     );
   } finally {
     for (const child of children) child.kill();

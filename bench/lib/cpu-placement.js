@@ -1,0 +1,55 @@
+// Where the benches' processes run. A sidecar, like Envoy, is judged on a CPU of its own: proxy benchmarks pin the
+// proxy and the load generator to separate cores, as a Kubernetes sidecar container has CPU of its own. On this
+// 2-core machine the load generator, the workload and the sidecar are otherwise three busy processes on two CPUs, and
+// a sidecar that wakes while both CPUs are taken can wait for the scheduler's next tick (4 ms at HZ=250) before it
+// runs: a stall that no code in the sidecar can shorten.
+// `pinned`: the sidecars' main threads (where the proxy, the plugin's VMs and its timers run) share the last CPU;
+// every other thread (the driver, the workload and control plane, V8's and libuv's helper threads in the sidecar
+// processes) runs on the others. `shared`: every thread may run on any CPU, as the scheduler pleases.
+// Linux only (taskset, from util-linux), with at least 2 CPUs; elsewhere only `shared` is available.
+const { execFileSync } = require('node:child_process');
+const os = require('node:os');
+
+/** Sets the CPU list of process `pid`: of all its threads, or only of its main thread. */
+function setAffinity(pid, cpus, { allThreads }) {
+  execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Placement of the driver (this process), its helper processes and the sidecar processes. `available` says whether
+ * `pinned` can be used here and, when not, `reason` says why.
+ */
+function cpuPlacement() {
+  const count = os.cpus().length;
+  const all = `0-${count - 1}`;
+  const own = String(count - 1);
+  const others = count > 2 ? `0-${count - 2}` : '0';
+  let reason = '';
+  if (process.platform !== 'linux') reason = 'not Linux';
+  else if (count < 2) reason = 'a single CPU';
+  else {
+    try {
+      setAffinity(process.pid, all, { allThreads: true });
+    } catch (err) {
+      reason = `taskset failed (${err.code ?? err.message})`;
+    }
+  }
+  return {
+    available: reason === '',
+    reason,
+    /** The sidecars' CPU and the others', as taskset lists. */
+    own,
+    others,
+    /** Every thread of `helpers` (and of this process) on the other CPUs; the main threads of `sidecars` on their own. */
+    pin({ helpers, sidecars }) {
+      for (const pid of [process.pid, ...helpers, ...sidecars]) setAffinity(pid, others, { allThreads: true });
+      for (const pid of sidecars) setAffinity(pid, own, { allThreads: false });
+    },
+    /** Every thread of these processes (and of this one) on any CPU. */
+    share({ helpers, sidecars }) {
+      for (const pid of [process.pid, ...helpers, ...sidecars]) setAffinity(pid, all, { allThreads: true });
+    },
+  };
+}
+
+module.exports = { cpuPlacement };
