@@ -8,10 +8,11 @@
 //    the last is answered. A 1-worker sidecar is then CPU-bound, so a request's p50 is mostly time queued behind the
 //    other connections' requests: this measures what the filter costs per request, and its p50 ratio follows the
 //    CPU ratio. Two designs:
-//    a. One sidecar at a time, runs of a pair back to back in ABBA order: each sidecar's throughput alone (and the
-//       open loop's rate). On this shared machine the CPU time a request costs changes from one second to the next
-//       by more than the filter adds, so the p50 ratio of a pair spreads over tens of percent; it is reported for
-//       comparison only.
+//    a. One sidecar at a time, runs of a pair back to back in ABBA order, the sidecar's main thread on a CPU of its
+//       own and every other thread on the others where that can be done (lib/cpu-placement.js): each sidecar's
+//       throughput alone (and the open loop's rate). On this shared machine the CPU time a request costs changes
+//       from one second to the next by about as much as the filter adds, so the p50 ratio of a pair spreads over
+//       several percent either way; it is reported for comparison only.
 //    b. Both sidecars at once, each driven by autocannon instances of its own: whatever slows the machine slows both
 //       through the same seconds. The verdict: each run's p50 ratio at equal CPU shares (p50 × the process's share of
 //       the CPUs, as a closed loop's p50 follows CPU per request / CPU share), since the kernel does not always split
@@ -43,6 +44,7 @@ const { performance } = require('node:perf_hooks');
 const { Worker } = require('node:worker_threads');
 const { median, medianInterval, pairedDifferences, pairedRatios, percentile } = require('./lib/paired-ratios');
 const { openConnection } = require('./lib/burst-client');
+const { cpuPlacement } = require('./lib/cpu-placement');
 const { cpuWaitMs, runProxyInfra, startAppliedSidecar } = require('./lib/proxy-fixture');
 
 const ROOT = path.join(__dirname, '..');
@@ -56,6 +58,8 @@ const PAIRS = QUICK ? 6 : 30;
 const ALONE_PAIRS = QUICK ? 4 : 12;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
+/** A warm-up run of each sidecar once its main thread is on a CPU of its own. */
+const PIN_WARMUP_SECONDS = 0.5;
 const CONNECTIONS = 10;
 const OPEN_PAIRS = QUICK ? 5 : 18;
 const OPEN_WARMUP_SECONDS = QUICK ? 0.5 : 1;
@@ -456,6 +460,7 @@ async function main() {
   const loadAverage = () => os.loadavg()[0].toFixed(1);
   const loadAtStart = loadAverage();
   const children = [];
+  const placement = cpuPlacement();
   try {
     const infra = await start(['--infra']);
     children.push(infra.child);
@@ -486,7 +491,14 @@ async function main() {
       }
       const closed = (url) => load(url, RUN_SECONDS);
       if (s === 0) direct.push(await closed(env.upstream));
+      const pids = { helpers: [infra.child.pid], sidecars: [noop.child.pid, filter.child.pid] };
+      if (placement.available) {
+        placement.pin(pids);
+        // A thread moved to another CPU starts with cold caches there.
+        for (const target of [noop, filter]) await load(target.url, PIN_WARMUP_SECONDS);
+      }
       pairs.push(...tag(await pairedRuns(noop, filter, infra, portion(ALONE_PAIRS), closed)));
+      if (placement.available) placement.share(pids);
       if (s === SIDECAR_PAIRS - 1) direct.push(await closed(env.upstream));
       together.push(...tag(await togetherRuns(noop, filter, portion(PAIRS), closed)));
 
@@ -522,16 +534,25 @@ async function main() {
         'here of what the filter costs per request.',
     );
     console.log('');
+    const ownCpu = placement.available
+      ? `, on a CPU of its own (its main thread on CPU ${placement.own}, every other thread on CPU ${placement.others})`
+      : '';
     console.log(
-      `At saturation (closed loop, ${CONNECTIONS} connections), one sidecar at a time: autocannon, ${ALONE_PAIRS} ` +
-        `pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each. The 1-worker sidecar is CPU-bound: p50 is ` +
-        "mostly time queued behind the other connections' requests, so the p50 ratio follows the CPU ratio. These " +
-        "runs give each sidecar's throughput alone; their p50 ratio is not the verdict: on this shared machine the " +
-        'CPU time a request costs changes from one second to the next by more than the filter adds (see the CPU ' +
-        'column), and the two runs of a pair are a second apart.',
+      `At saturation (closed loop, ${CONNECTIONS} connections), one sidecar at a time${ownCpu}: autocannon, ` +
+        `${ALONE_PAIRS} pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each on shared CPUs ` +
+        `${placement.available ? `and of ${PIN_WARMUP_SECONDS} s on its own CPU` : ''}. The ` +
+        "1-worker sidecar is CPU-bound: p50 is mostly time queued behind the other connections' requests, so the p50 " +
+        "ratio follows the CPU ratio. These runs give each sidecar's throughput alone; their p50 ratio is not the " +
+        'verdict: on this shared machine the CPU time a request costs changes from one second to the next by about ' +
+        'as much as the filter adds (see the CPU column), and the two runs of a pair are a second apart. ' +
+        (placement.available
+          ? 'The upstream directly: on shared CPUs.'
+          : `The sidecar cannot be given a CPU of its own here (${placement.reason}).`),
     );
     console.log('');
-    const aloneLine = report('one at a time', pairs, direct, { verdict: false });
+    const aloneLine = report(`one at a time${placement.available ? ', on a CPU of its own' : ''}`, pairs, direct, {
+      verdict: false,
+    });
     console.log('');
     console.log(
       `At saturation (closed loop, ${CONNECTIONS} connections each), both sidecars at once: ${PAIRS} runs, each ` +
