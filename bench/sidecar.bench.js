@@ -7,16 +7,18 @@
 // 1. At saturation (closed loop): autocannon, 10 connections per sidecar, each sending its next request as soon as
 //    the last is answered. A 1-worker sidecar is then CPU-bound, so a request's p50 is mostly time queued behind the
 //    other connections' requests: this measures what the filter costs per request, and its p50 ratio follows the
-//    CPU ratio. Two designs:
+//    CPU ratio. Two designs, both reported:
 //    a. One sidecar at a time, runs of a pair back to back in ABBA order, the sidecar's main thread on a CPU of its
-//       own and every other thread on the others where that can be done (lib/cpu-placement.js): each sidecar's
-//       throughput alone (and the open loop's rate). On this shared machine the CPU time a request costs changes
-//       from one second to the next by about as much as the filter adds, so the p50 ratio of a pair spreads over
-//       several percent either way; it is reported for comparison only.
-//    b. Both sidecars at once, each driven by autocannon instances of its own: whatever slows the machine slows both
-//       through the same seconds. The verdict: each run's p50 ratio at equal CPU shares (p50 × the process's share of
-//       the CPUs, as a closed loop's p50 follows CPU per request / CPU share), since the kernel does not always split
-//       the CPUs evenly between the two.
+//       own and every other thread on the others (lib/cpu-placement.js), as proxies are benchmarked and as the
+//       delay-accuracy verdict is taken. It gives the verdict, and each sidecar's throughput alone (and the open
+//       loop's rate). Where the sidecar cannot have a CPU of its own (not Linux, one CPU, no taskset) its runs share
+//       the CPUs, where the CPU time a request costs changes from one second to the next by more than the filter
+//       adds; design b then gives the verdict.
+//    b. Both sidecars at once on shared CPUs, each driven by autocannon instances of its own: whatever slows the
+//       machine slows both through the same seconds. Each run's p50 ratio is taken at equal CPU shares (p50 × the
+//       process's share of the CPUs, as a closed loop's p50 follows CPU per request / CPU share), since the kernel
+//       does not always split the CPUs evenly between the two. Contention on shared CPUs adds to both sidecars' CPU
+//       per request, which makes the filter's share of it smaller than on a CPU of its own.
 // 2. At a fixed rate below saturation (open loop, as latency objectives are judged and as wrk2 drives load): a
 //    quarter of the no-op sidecar's throughput in phase 1a, requests due at evenly spaced instants over 10
 //    connections whatever the answers do. A request then seldom waits behind another, so its p50 is its own path
@@ -52,10 +54,10 @@ const QUICK = process.argv.includes('--quick');
 const PATH = '/api/products/OLJCESPC7Z';
 /** Fresh (no-op, filter) sidecar processes, one after the other; the pairs of runs are split evenly among them. */
 const SIDECAR_PAIRS = QUICK ? 1 : 6;
-/** Runs with both sidecars under load at once: the verdict at saturation. */
-const PAIRS = QUICK ? 6 : 30;
-/** Back-to-back pairs of runs at saturation, one sidecar at a time: its throughput alone, and the open loop's rate. */
-const ALONE_PAIRS = QUICK ? 4 : 12;
+/** Runs with both sidecars under load at once (design b). */
+const PAIRS = QUICK ? 6 : 18;
+/** Back-to-back pairs of runs at saturation, one sidecar at a time (design a). */
+const ALONE_PAIRS = QUICK ? 6 : 30;
 const RUN_SECONDS = 1;
 const WARMUP_SECONDS = QUICK ? [1, 0.5] : [2, 1];
 /** A warm-up run of each sidecar once its main thread is on a CPU of its own. */
@@ -542,34 +544,41 @@ async function main() {
         `${ALONE_PAIRS} pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each on shared CPUs ` +
         `${placement.available ? `and of ${PIN_WARMUP_SECONDS} s on its own CPU` : ''}. The ` +
         "1-worker sidecar is CPU-bound: p50 is mostly time queued behind the other connections' requests, so the p50 " +
-        "ratio follows the CPU ratio. These runs give each sidecar's throughput alone; their p50 ratio is not the " +
-        'verdict: on this shared machine the CPU time a request costs changes from one second to the next by about ' +
-        'as much as the filter adds (see the CPU column), and the two runs of a pair are a second apart. ' +
+        "ratio follows the CPU ratio. These runs give each sidecar's throughput alone. " +
         (placement.available
-          ? 'The upstream directly: on shared CPUs.'
-          : `The sidecar cannot be given a CPU of its own here (${placement.reason}).`),
+          ? 'This is the verdict at saturation, as a proxy is judged on a CPU of its own. The upstream directly: on ' +
+            'shared CPUs.'
+          : `The sidecar cannot be given a CPU of its own here (${placement.reason}), so these runs share the CPUs ` +
+            'and their p50 ratio is not the verdict: the CPU time a request costs then changes from one second to ' +
+            'the next by more than the filter adds (see the CPU column), and the two runs of a pair are a second ' +
+            'apart.'),
     );
     console.log('');
-    const aloneLine = report(`one at a time${placement.available ? ', on a CPU of its own' : ''}`, pairs, direct, {
-      verdict: false,
-    });
+    const aloneLine = report(
+      `at saturation (closed loop, ${CONNECTIONS} connections), one at a time${placement.available ? ', on a CPU of its own' : ''}`,
+      pairs,
+      direct,
+      { verdict: placement.available },
+    );
     console.log('');
     console.log(
       `At saturation (closed loop, ${CONNECTIONS} connections each), both sidecars at once: ${PAIRS} runs, each ` +
         'sidecar driven by autocannon instances of its own from this process, started together (the no-op first ' +
         'in even runs, the filter first in odd ones). Both are CPU-bound through the same seconds, so whatever ' +
         'slows the machine slows both. The kernel shares the CPUs between the two busy processes, not always ' +
-        'evenly (their CPU line below): a closed loop p50 follows CPU per request / CPU share, so the verdict ' +
-        "takes each run's p50 ratio at equal CPU shares (× the filter's share / the no-op's), as a sidecar with a " +
-        'CPU of its own would see it. Sidecar CPU µs/req here: CPU time / requests answered. This is the verdict ' +
-        'at saturation.',
+        'evenly (their CPU line below): a closed loop p50 follows CPU per request / CPU share, so this design ' +
+        "takes each run's p50 ratio at equal CPU shares (× the filter's share / the no-op's). Sidecar CPU µs/req " +
+        "here: CPU time / requests answered. Contention adds to both sidecars' CPU per request, so the filter's " +
+        (placement.available
+          ? 'share of it is smaller here than on a CPU of its own; for comparison.'
+          : 'share of it is smaller here than on a CPU of its own. This is the verdict at saturation here.'),
     );
     console.log('');
-    const closedTarget = report(
-      `at saturation (closed loop, ${CONNECTIONS} connections, both at once, at equal CPU shares)`,
+    const togetherLine = report(
+      `at saturation (closed loop, ${CONNECTIONS} connections), both at once on shared CPUs, at equal CPU shares`,
       together,
       [],
-      { verdictKey: 'p50AtEqualCpu' },
+      { verdict: !placement.available, verdictKey: 'p50AtEqualCpu' },
     );
     console.log('');
     console.log(
@@ -589,9 +598,12 @@ async function main() {
       'Each phase has its own verdict: at saturation p50 follows what the filter costs per request; at a fixed ' +
         'rate below saturation it is the latency a request sees.',
     );
+    const [closedTarget, closedComparison] = placement.available
+      ? [aloneLine, togetherLine]
+      : [togetherLine, aloneLine];
     console.log(closedTarget);
     console.log(openTarget);
-    console.log(`for comparison, at saturation ${aloneLine}`);
+    console.log(`for comparison: ${closedComparison}`);
     console.log(`filter sidecar: ${filterMessage}`);
   } finally {
     for (const child of children) child.kill();
