@@ -6,27 +6,41 @@
 // `pinned`: the sidecars' main threads (where the proxy, the plugin's VMs and its timers run) share the last CPU;
 // every other thread (the driver, the workload and control plane, V8's and libuv's helper threads in the sidecar
 // processes) runs on the others. `shared`: every thread may run on any CPU, as the scheduler pleases.
-// Linux only (taskset, from util-linux), with at least 2 CPUs; elsewhere only `shared` is available.
+// Linux only (taskset, from util-linux), with at least 2 CPUs allowed; elsewhere only `shared` is available.
 const { execFileSync } = require('node:child_process');
-const os = require('node:os');
+const { readFileSync } = require('node:fs');
 
 /** Sets the CPU list of process `pid`: of all its threads, or only of its main thread. */
 function setAffinity(pid, cpus, { allThreads }) {
   execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
+/** The CPUs this process may run on (Linux: /proc/self/status), as numbers; empty where that cannot be read. */
+function allowedCpus() {
+  try {
+    const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+    return list.split(',').flatMap((range) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    });
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Placement of the driver (this process), its helper processes and the sidecar processes. `available` says whether
- * `pinned` can be used here and, when not, `reason` says why.
+ * Placement of the driver (this process), its helper processes and the sidecar processes, within the CPUs this
+ * process may use (a container may allow fewer than the machine has). `available` says whether `pinned` can be
+ * used here and, when not, `reason` says why.
  */
 function cpuPlacement() {
-  const count = os.cpus().length;
-  const all = `0-${count - 1}`;
-  const own = String(count - 1);
-  const others = count > 2 ? `0-${count - 2}` : '0';
+  const cpus = process.platform === 'linux' ? allowedCpus() : [];
+  const all = cpus.join(',');
+  const own = String(cpus[cpus.length - 1]);
+  const others = cpus.slice(0, -1).join(',');
   let reason = '';
   if (process.platform !== 'linux') reason = 'not Linux';
-  else if (count < 2) reason = 'a single CPU';
+  else if (cpus.length < 2) reason = cpus.length === 1 ? 'a single CPU' : 'no list of allowed CPUs';
   else {
     try {
       setAffinity(process.pid, all, { allThreads: true });
