@@ -541,8 +541,8 @@ async function main() {
       : '';
     console.log(
       `At saturation (closed loop, ${CONNECTIONS} connections), one sidecar at a time${ownCpu}: autocannon, ` +
-        `${ALONE_PAIRS} pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each on shared CPUs ` +
-        `${placement.available ? `and of ${PIN_WARMUP_SECONDS} s on its own CPU` : ''}. The ` +
+        `${ALONE_PAIRS} pairs after warm-up runs of ${WARMUP_SECONDS.join(' + ')} s each on shared CPUs` +
+        `${placement.available ? ` and of ${PIN_WARMUP_SECONDS} s on its own CPU` : ''}. The ` +
         "1-worker sidecar is CPU-bound: p50 is mostly time queued behind the other connections' requests, so the p50 " +
         "ratio follows the CPU ratio. These runs give each sidecar's throughput alone. " +
         (placement.available

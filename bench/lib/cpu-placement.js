@@ -56,11 +56,13 @@ function cpuPlacement() {
     others,
     /** Every thread of `helpers` (and of this process) on the other CPUs; the main threads of `sidecars` on their own. */
     pin({ helpers, sidecars }) {
+      if (reason !== '') throw new Error(`cannot pin threads here: ${reason}`);
       for (const pid of [process.pid, ...helpers, ...sidecars]) setAffinity(pid, others, { allThreads: true });
       for (const pid of sidecars) setAffinity(pid, own, { allThreads: false });
     },
-    /** Every thread of these processes (and of this one) on any CPU. */
+    /** Every thread of these processes (and of this one) on any CPU; nothing to do where threads were never pinned. */
     share({ helpers, sidecars }) {
+      if (reason !== '') return;
       for (const pid of [process.pid, ...helpers, ...sidecars]) setAffinity(pid, all, { allThreads: true });
     },
   };
